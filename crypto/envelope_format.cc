@@ -1,0 +1,412 @@
+#include "crypto/envelope_format.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "crypto/file_io.h"
+#include "crypto/status_macros.h"
+
+namespace dumpcrypt {
+namespace {
+
+class ByteWriter {
+ public:
+  void U8(uint8_t v) { out_.push_back(v); }
+  void U16(uint16_t v) { Le(v, 2); }
+  void U32(uint32_t v) { Le(v, 4); }
+  void U64(uint64_t v) { Le(v, 8); }
+  void Bytes(absl::Span<const uint8_t> b) {
+    out_.insert(out_.end(), b.begin(), b.end());
+  }
+  void Str(absl::string_view s) {
+    Bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+  }
+  size_t size() const { return out_.size(); }
+  std::vector<uint8_t>& out() { return out_; }
+
+ private:
+  void Le(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i)
+      out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  std::vector<uint8_t> out_;
+};
+
+// ByteReader reads little-endian fields; any read past the end sets a sticky
+// failure and yields zeros.
+class ByteReader {
+ public:
+  explicit ByteReader(absl::Span<const uint8_t> in) : in_(in) {}
+  uint8_t U8() { return static_cast<uint8_t>(Le(1)); }
+  uint16_t U16() { return static_cast<uint16_t>(Le(2)); }
+  uint32_t U32() { return static_cast<uint32_t>(Le(4)); }
+  uint64_t U64() { return Le(8); }
+  absl::Span<const uint8_t> Bytes(size_t n) {
+    if (failed_ || in_.size() - pos_ < n) {
+      failed_ = true;
+      return {};
+    }
+    auto out = in_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::string Str(size_t n) {
+    auto b = Bytes(n);
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  bool failed() const { return failed_; }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  uint64_t Le(int n) {
+    auto b = Bytes(static_cast<size_t>(n));
+    uint64_t v = 0;
+    for (size_t i = 0; i < b.size(); ++i) v |= uint64_t{b[i]} << (8 * i);
+    return v;
+  }
+  absl::Span<const uint8_t> in_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value,
+                          size_t min, size_t max) {
+  if (value.size() < min || value.size() > max) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s must be %d to %d bytes, got %d", field, min, max, value.size()));
+  }
+  if (!IsValidUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not UTF-8"));
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " contains a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int SectorShift(uint32_t sector_size) {
+  for (int shift = 9; shift <= 16; ++shift) {
+    if (sector_size == (1u << shift)) return shift;
+  }
+  return -1;
+}
+
+absl::Status CheckLayout(const EnvelopeHeader& h) {
+  if (SectorShift(h.sector_size) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sector size ", h.sector_size, " is not a power of two 512..65536"));
+  }
+  if (h.prefix_length > kMaxPrefixSize) {
+    return absl::InvalidArgumentError("cleartext prefix is over 1 MiB");
+  }
+  if (h.plaintext_length > kMaxPlaintextLength) {
+    return absl::InvalidArgumentError("plaintext length is over 2^60");
+  }
+  if (h.slots.empty()) return absl::InvalidArgumentError("no key slot");
+  for (const KeySlot& slot : h.slots) {
+    DC_RETURN_IF_ERROR(ValidateKeyRef(slot.ref));
+    if (slot.wrapped_key.size() > 255) {
+      return absl::InvalidArgumentError("wrapped key is over 255 bytes");
+    }
+  }
+  return absl::OkStatus();
+}
+
+void PutRecord(ByteWriter& w, uint16_t type, absl::string_view value) {
+  w.U16(type);
+  w.U16(static_cast<uint16_t>(value.size()));
+  w.Str(value);
+}
+
+}  // namespace
+
+absl::string_view DumpTypeName(DumpType type) {
+  switch (type) {
+    case DumpType::kVmkernel:
+      return "vmkernel";
+    case DumpType::kUserworld:
+      return "userworld";
+    case DumpType::kVm:
+      return "vm";
+    case DumpType::kOther:
+      break;
+  }
+  return "other";
+}
+
+absl::StatusOr<DumpType> ParseDumpType(absl::string_view name) {
+  for (DumpType t : {DumpType::kOther, DumpType::kVmkernel,
+                     DumpType::kUserworld, DumpType::kVm}) {
+    if (name == DumpTypeName(t)) return t;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown dump type '", name, "' (vmkernel, userworld, vm, other)"));
+}
+
+absl::Status ValidateKeyRef(const KeyRef& ref) {
+  DC_RETURN_IF_ERROR(ValidateText("keyID", ref.key_id, 1, kMaxKeyIdSize));
+  return ValidateText("provider name", ref.provider, 0, kMaxProviderSize);
+}
+
+bool HasEnvelopeMagic(absl::Span<const uint8_t> bytes) {
+  return bytes.size() >= kEnvelopeMagic.size() &&
+         std::equal(kEnvelopeMagic.begin(), kEnvelopeMagic.end(),
+                    bytes.begin());
+}
+
+absl::StatusOr<uint32_t> HeaderLengthFromFixed(
+    absl::Span<const uint8_t> fixed) {
+  if (!HasEnvelopeMagic(fixed)) {
+    return absl::FailedPreconditionError("not a dumpcrypt envelope");
+  }
+  if (fixed.size() < kFixedHeaderSize) {
+    return absl::DataLossError("header is truncated");
+  }
+  ByteReader r(fixed.subspan(8));
+  uint16_t version = r.U16();
+  r.U16();
+  uint32_t length = r.U32();
+  if (version != kFormatVersion) {
+    return absl::UnimplementedError(
+        absl::StrCat("envelope version ", version, " is not supported"));
+  }
+  if (length < kFixedHeaderSize + kHeaderTagSize || length > kMaxHeaderSize) {
+    return absl::DataLossError(
+        absl::StrCat("header length ", length, " is impossible"));
+  }
+  return length;
+}
+
+absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
+  DC_RETURN_IF_ERROR(CheckLayout(*h));
+  const DumpMetadata& m = h->metadata;
+  for (auto [name, value] :
+       {std::pair<absl::string_view, absl::string_view>{"world", m.world},
+        {"host", m.host},
+        {"VM name", m.vm_name},
+        {"VM uuid", m.vm_uuid},
+        {"original name", m.original_name}}) {
+    DC_RETURN_IF_ERROR(ValidateText(name, value, 0, 4096));
+  }
+  ByteWriter w;
+  w.Bytes(kEnvelopeMagic);
+  w.U16(kFormatVersion);
+  w.U16(h->integrity ? kFlagIntegrity : 0);
+  w.U32(0);  // header_length, patched below
+  w.U8(kCipherAes256Xts);
+  w.U8(static_cast<uint8_t>(SectorShift(h->sector_size)));
+  w.U16(0);
+  w.U32(h->prefix_length);
+  w.U64(h->data_offset);
+  w.U64(h->plaintext_length);
+  w.Bytes(h->file_id);
+  w.U64(0);
+  for (const KeySlot& slot : h->slots) {
+    ByteWriter v;
+    v.U8(slot.kind);
+    v.U8(static_cast<uint8_t>(slot.ref.provider.size()));
+    v.Str(slot.ref.provider);
+    v.U8(static_cast<uint8_t>(slot.ref.key_id.size()));
+    v.Str(slot.ref.key_id);
+    v.U8(static_cast<uint8_t>(slot.wrapped_key.size()));
+    v.Bytes(slot.wrapped_key);
+    w.U16(kRecordKeySlot);
+    w.U16(static_cast<uint16_t>(v.size()));
+    w.Bytes(v.out());
+  }
+  w.U16(kRecordDumpType);
+  w.U16(1);
+  w.U8(static_cast<uint8_t>(m.type));
+  w.U16(kRecordCreated);
+  w.U16(8);
+  w.U64(static_cast<uint64_t>(m.created_unix));
+  if (!m.world.empty()) PutRecord(w, kRecordWorld, m.world);
+  if (!m.host.empty()) PutRecord(w, kRecordHost, m.host);
+  if (!m.vm_name.empty()) PutRecord(w, kRecordVmName, m.vm_name);
+  if (!m.vm_uuid.empty()) PutRecord(w, kRecordVmUuid, m.vm_uuid);
+  if (!m.original_name.empty()) {
+    PutRecord(w, kRecordOriginalName, m.original_name);
+  }
+  if (w.size() + kHeaderTagSize > kMaxHeaderSize) {
+    return absl::InvalidArgumentError("header is over 1 MiB");
+  }
+  h->header_length = static_cast<uint32_t>(w.size() + kHeaderTagSize);
+  if (h->data_offset < uint64_t{h->header_length} + h->prefix_length) {
+    return absl::InvalidArgumentError("data offset overlaps header or prefix");
+  }
+  std::vector<uint8_t>& out = w.out();
+  for (int i = 0; i < 4; ++i) {
+    out[12 + i] = static_cast<uint8_t>(h->header_length >> (8 * i));
+  }
+  return std::move(out);
+}
+
+absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
+  DC_ASSIGN_OR_RETURN(uint32_t length, HeaderLengthFromFixed(bytes));
+  if (bytes.size() != length) {
+    return absl::DataLossError("header is truncated");
+  }
+  EnvelopeHeader h;
+  h.header_length = length;
+  h.raw.assign(bytes.begin(), bytes.end());
+  ByteReader r(bytes.subspan(8, length - 8 - kHeaderTagSize));
+  h.version = r.U16();
+  uint16_t flags = r.U16();
+  r.U32();
+  uint8_t cipher = r.U8();
+  uint8_t shift = r.U8();
+  uint16_t reserved16 = r.U16();
+  h.prefix_length = r.U32();
+  h.data_offset = r.U64();
+  h.plaintext_length = r.U64();
+  auto id = r.Bytes(16);
+  std::copy(id.begin(), id.end(), h.file_id.begin());
+  uint64_t reserved64 = r.U64();
+  if (flags & ~kFlagIntegrity) {
+    return absl::UnimplementedError(
+        absl::StrFormat("unknown header flags 0x%04x", flags));
+  }
+  h.integrity = (flags & kFlagIntegrity) != 0;
+  if (cipher != kCipherAes256Xts) {
+    return absl::UnimplementedError(absl::StrCat("unknown cipher ", cipher));
+  }
+  if (shift < 9 || shift > 16) {
+    return absl::DataLossError(
+        absl::StrCat("sector shift ", shift, " is impossible"));
+  }
+  h.sector_size = 1u << shift;
+  if (reserved16 != 0 || reserved64 != 0) {
+    return absl::DataLossError("reserved header bytes are not zero");
+  }
+  bool seen_type = false, seen_created = false;
+  while (!r.done() && !r.failed()) {
+    uint16_t type = r.U16();
+    uint16_t len = r.U16();
+    auto value = r.Bytes(len);
+    if (r.failed()) break;
+    ByteReader v(value);
+    std::string* text = nullptr;
+    switch (type) {
+      case kRecordKeySlot: {
+        KeySlot slot;
+        slot.kind = v.U8();
+        slot.ref.provider = v.Str(v.U8());
+        slot.ref.key_id = v.Str(v.U8());
+        auto wrapped = v.Bytes(v.U8());
+        slot.wrapped_key.assign(wrapped.begin(), wrapped.end());
+        if (v.failed() || !v.done()) {
+          return absl::DataLossError("key slot record is malformed");
+        }
+        h.slots.push_back(std::move(slot));
+        continue;
+      }
+      case kRecordDumpType: {
+        uint8_t t = v.U8();
+        if (len != 1 || t > static_cast<uint8_t>(DumpType::kVm) || seen_type) {
+          return absl::DataLossError("dump type record is malformed");
+        }
+        h.metadata.type = static_cast<DumpType>(t);
+        seen_type = true;
+        continue;
+      }
+      case kRecordCreated:
+        if (len != 8 || seen_created) {
+          return absl::DataLossError("creation time record is malformed");
+        }
+        h.metadata.created_unix = static_cast<int64_t>(v.U64());
+        seen_created = true;
+        continue;
+      case kRecordWorld:
+        text = &h.metadata.world;
+        break;
+      case kRecordHost:
+        text = &h.metadata.host;
+        break;
+      case kRecordVmName:
+        text = &h.metadata.vm_name;
+        break;
+      case kRecordVmUuid:
+        text = &h.metadata.vm_uuid;
+        break;
+      case kRecordOriginalName:
+        text = &h.metadata.original_name;
+        break;
+      default:
+        if (type & 0x8000) continue;
+        return absl::UnimplementedError(
+            absl::StrFormat("unknown required header record 0x%04x", type));
+    }
+    if (!text->empty() || len == 0) {
+      return absl::DataLossError(
+          absl::StrFormat("header record 0x%04x is repeated or empty", type));
+    }
+    *text = v.Str(len);
+    if (!IsValidUtf8(*text)) {
+      return absl::DataLossError(
+          absl::StrFormat("header record 0x%04x is not UTF-8", type));
+    }
+  }
+  if (r.failed()) return absl::DataLossError("header records are truncated");
+  absl::Status layout = CheckLayout(h);
+  if (!layout.ok()) return absl::DataLossError(layout.message());
+  if (h.data_offset < uint64_t{h.header_length} + h.prefix_length ||
+      h.data_offset > kMaxPlaintextLength) {
+    return absl::DataLossError("data offset overlaps header or prefix");
+  }
+  return h;
+}
+
+absl::StatusOr<EnvelopeHeader> ReadHeader(int fd) {
+  uint8_t fixed[kFixedHeaderSize];
+  DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(fixed), 0));
+  DC_ASSIGN_OR_RETURN(uint32_t length,
+                      HeaderLengthFromFixed(absl::MakeConstSpan(fixed, got)));
+  std::vector<uint8_t> bytes(length);
+  DC_ASSIGN_OR_RETURN(got, PreadFull(fd, absl::MakeSpan(bytes), 0));
+  if (got != length) return absl::DataLossError("header is truncated");
+  return ParseHeader(bytes);
+}
+
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace dumpcrypt

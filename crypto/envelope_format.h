@@ -1,0 +1,154 @@
+// The dumpcrypt envelope, version 1: constants, the header as a struct, and
+// its byte codec. docs/FORMAT.md is the normative description; this file
+// follows it. Nothing here needs a key.
+#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_
+#define DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace dumpcrypt {
+
+inline constexpr std::array<uint8_t, 8> kEnvelopeMagic = {
+    0x89, 'D', 'C', 'E', '\r', '\n', 0x1a, '\n'};
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr size_t kFixedHeaderSize = 64;
+inline constexpr size_t kHeaderTagSize = 32;
+inline constexpr uint32_t kMaxHeaderSize = 1 << 20;
+inline constexpr uint32_t kMaxPrefixSize = 1 << 20;
+inline constexpr uint32_t kMinSectorSize = 512;
+inline constexpr uint32_t kMaxSectorSize = 65536;
+inline constexpr uint32_t kDefaultSectorSize = 4096;
+inline constexpr uint32_t kDataAlignment = 4096;
+inline constexpr size_t kSectorTagSize = 16;
+inline constexpr size_t kDataKeySize = 64;
+inline constexpr size_t kKekSize = 32;
+inline constexpr size_t kMaxKeyIdSize = 255;
+inline constexpr size_t kMaxProviderSize = 255;
+inline constexpr uint64_t kMaxPlaintextLength = uint64_t{1} << 60;
+
+inline constexpr uint8_t kCipherAes256Xts = 1;
+inline constexpr uint16_t kFlagIntegrity = 1;
+
+// Record types of the header's variable part. Types with the high bit set
+// are optional: readers that do not know them skip them.
+enum RecordType : uint16_t {
+  kRecordKeySlot = 0x0001,
+  kRecordDumpType = 0x0010,
+  kRecordWorld = 0x0011,
+  kRecordCreated = 0x0012,
+  kRecordHost = 0x0013,
+  kRecordVmName = 0x0014,
+  kRecordVmUuid = 0x0015,
+  kRecordOriginalName = 0x0016,
+};
+
+enum class DumpType : uint8_t {
+  kOther = 0,
+  kVmkernel = 1,
+  kUserworld = 2,
+  kVm = 3
+};
+
+// DumpTypeName returns "other", "vmkernel", "userworld" or "vm".
+absl::string_view DumpTypeName(DumpType type);
+// ParseDumpType is the inverse of DumpTypeName; INVALID_ARGUMENT otherwise.
+absl::StatusOr<DumpType> ParseDumpType(absl::string_view name);
+
+// KeyRef names a key-encryption key: the key provider and the keyID in it.
+struct KeyRef {
+  std::string provider;
+  std::string key_id;
+  bool operator==(const KeyRef&) const = default;
+};
+
+// ValidateKeyRef: keyID 1..255 bytes of UTF-8 without control characters;
+// provider 0..255 bytes, the same. INVALID_ARGUMENT naming the field.
+absl::Status ValidateKeyRef(const KeyRef& ref);
+
+inline constexpr uint8_t kSlotProviderKey = 1;
+
+// KeySlot holds the file's data key wrapped (RFC 5649) under the key that
+// `ref` names.
+struct KeySlot {
+  uint8_t kind = kSlotProviderKey;
+  KeyRef ref;
+  std::vector<uint8_t> wrapped_key;
+};
+
+struct DumpMetadata {
+  DumpType type = DumpType::kOther;
+  std::string world;  // world or process name
+  int64_t created_unix = 0;
+  std::string host;
+  std::string vm_name;
+  std::string vm_uuid;
+  std::string original_name;
+};
+
+struct EnvelopeHeader {
+  uint16_t version = kFormatVersion;
+  bool integrity = true;
+  uint32_t header_length = 0;  // set by Encode/Parse
+  uint32_t sector_size = kDefaultSectorSize;
+  uint32_t prefix_length = 0;
+  uint64_t data_offset = 0;
+  uint64_t plaintext_length = 0;
+  std::array<uint8_t, 16> file_id{};
+  std::vector<KeySlot> slots;
+  DumpMetadata metadata;
+  // The header's bytes as read from a file (all header_length of them,
+  // the tag included); empty for a header built in memory.
+  std::vector<uint8_t> raw;
+
+  uint64_t SectorCount() const {
+    return (plaintext_length + sector_size - 1) / sector_size;
+  }
+  // SectorStride is the bytes one sector takes in the file: its ciphertext
+  // and, with integrity, its tag right after it.
+  uint64_t SectorStride() const {
+    return sector_size + (integrity ? kSectorTagSize : 0);
+  }
+  // DecryptedSize is the size of the decrypted view: prefix then plaintext.
+  uint64_t DecryptedSize() const { return prefix_length + plaintext_length; }
+  uint64_t ExpectedFileSize() const {
+    return data_offset + SectorCount() * SectorStride();
+  }
+  const KeyRef& primary_key() const { return slots.front().ref; }
+};
+
+// HasEnvelopeMagic is true if `bytes` starts with the envelope magic.
+bool HasEnvelopeMagic(absl::Span<const uint8_t> bytes);
+
+// HeaderLengthFromFixed reads header_length from the first 64 bytes of a
+// file; FAILED_PRECONDITION if they are not an envelope (no magic),
+// DATA_LOSS for an unsupported version or an impossible length.
+absl::StatusOr<uint32_t> HeaderLengthFromFixed(absl::Span<const uint8_t> fixed);
+
+// EncodeHeader returns the header's bytes without its 32-byte tag and sets
+// header->header_length (result size + 32). INVALID_ARGUMENT for a header
+// that breaks a rule of the format.
+absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* header);
+
+// ParseHeader decodes a whole header (header_length bytes, tag included)
+// and checks every rule of the format that needs no key; the tag itself is
+// not checked here. FAILED_PRECONDITION: not an envelope; DATA_LOSS: damaged
+// or inconsistent; UNIMPLEMENTED: a newer version or unknown cipher/record.
+absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes);
+
+// ReadHeader reads and parses the header at the start of `fd`, as
+// ParseHeader; an unreadable or short file is DATA_LOSS or the errno's code.
+absl::StatusOr<EnvelopeHeader> ReadHeader(int fd);
+
+// IsValidUtf8 checks `s` is well-formed UTF-8 (no overlongs, no surrogates).
+bool IsValidUtf8(absl::string_view s);
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_

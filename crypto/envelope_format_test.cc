@@ -1,0 +1,162 @@
+#include "crypto/envelope_format.h"
+
+#include "gtest/gtest.h"
+#include "tests/testutil.h"
+
+namespace dumpcrypt {
+namespace {
+
+EnvelopeHeader SampleHeader() {
+  EnvelopeHeader h;
+  h.integrity = true;
+  h.sector_size = 8192;
+  h.prefix_length = 4096;
+  h.plaintext_length = 123456789;
+  h.data_offset = 8192;
+  for (size_t i = 0; i < 16; ++i) h.file_id[i] = static_cast<uint8_t>(i * 7);
+  h.slots.push_back(
+      {kSlotProviderKey, {"kms-a", "44"}, std::vector<uint8_t>(72, 0xab)});
+  h.slots.push_back({kSlotProviderKey,
+                     {"", "vmware:key/fqid/x%2Fy"},
+                     std::vector<uint8_t>(72, 0xcd)});
+  h.metadata.type = DumpType::kVm;
+  h.metadata.world = "vmx";
+  h.metadata.created_unix = 1764340000;
+  h.metadata.host = "esx-01.example";
+  h.metadata.vm_name = "db server ü";
+  h.metadata.vm_uuid = "564d1234-5678-9abc-def0-123456789abc";
+  h.metadata.original_name = "vmx-zdump.001";
+  return h;
+}
+
+std::vector<uint8_t> Encoded(EnvelopeHeader h) {
+  auto body = EncodeHeader(&h);
+  EXPECT_TRUE(body.ok()) << body.status();
+  std::vector<uint8_t> bytes = *body;
+  bytes.resize(bytes.size() + kHeaderTagSize, 0x5a);
+  return bytes;
+}
+
+TEST(EnvelopeFormatTest, RoundTripsEveryField) {
+  const EnvelopeHeader in = SampleHeader();
+  std::vector<uint8_t> bytes = Encoded(in);
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(bytes));
+  EXPECT_EQ(out.header_length, bytes.size());
+  EXPECT_EQ(out.raw, bytes);
+  EXPECT_TRUE(out.integrity);
+  EXPECT_EQ(out.sector_size, 8192u);
+  EXPECT_EQ(out.prefix_length, 4096u);
+  EXPECT_EQ(out.plaintext_length, 123456789u);
+  EXPECT_EQ(out.data_offset, 8192u);
+  EXPECT_EQ(out.file_id, in.file_id);
+  ASSERT_EQ(out.slots.size(), 2u);
+  EXPECT_EQ(out.slots[0].ref, (KeyRef{"kms-a", "44"}));
+  EXPECT_EQ(out.slots[1].ref.key_id, "vmware:key/fqid/x%2Fy");
+  EXPECT_EQ(out.slots[1].wrapped_key, in.slots[1].wrapped_key);
+  EXPECT_EQ(out.metadata.type, DumpType::kVm);
+  EXPECT_EQ(out.metadata.world, "vmx");
+  EXPECT_EQ(out.metadata.created_unix, 1764340000);
+  EXPECT_EQ(out.metadata.host, "esx-01.example");
+  EXPECT_EQ(out.metadata.vm_name, "db server ü");
+  EXPECT_EQ(out.metadata.vm_uuid, in.metadata.vm_uuid);
+  EXPECT_EQ(out.metadata.original_name, "vmx-zdump.001");
+  EXPECT_EQ(out.SectorCount(), (123456789u + 8191) / 8192);
+  EXPECT_EQ(out.ExpectedFileSize(), 8192 + out.SectorCount() * (8192 + 16));
+}
+
+TEST(EnvelopeFormatTest, FixedFieldsAtDocumentedOffsets) {
+  std::vector<uint8_t> b = Encoded(SampleHeader());
+  EXPECT_TRUE(HasEnvelopeMagic(b));
+  EXPECT_EQ(b[8], 1);                   // version
+  EXPECT_EQ(b[10], kFlagIntegrity);     // flags
+  EXPECT_EQ(b[16], kCipherAes256Xts);   // cipher
+  EXPECT_EQ(b[17], 13);                 // log2(8192)
+  EXPECT_EQ(b[20] | b[21] << 8, 4096);  // prefix length
+  EXPECT_EQ(b[25], 0x20);               // data offset 8192
+  EXPECT_EQ(b[40], 0);                  // file id starts
+  EXPECT_EQ(b[41], 7);
+  EXPECT_EQ(b[64] | b[65] << 8, kRecordKeySlot);
+}
+
+TEST(EnvelopeFormatTest, RejectsDamage) {
+  const std::vector<uint8_t> good = Encoded(SampleHeader());
+  auto code_after = [&](auto mutate) {
+    std::vector<uint8_t> b = good;
+    mutate(b);
+    return ParseHeader(b).status().code();
+  };
+  using C = absl::StatusCode;
+  EXPECT_EQ(code_after([](auto& b) { b[0] = 'X'; }), C::kFailedPrecondition);
+  EXPECT_EQ(code_after([](auto& b) { b[8] = 2; }), C::kUnimplemented);
+  EXPECT_EQ(code_after([](auto& b) { b[10] |= 0x80; }), C::kUnimplemented);
+  EXPECT_EQ(code_after([](auto& b) { b[16] = 2; }), C::kUnimplemented);
+  EXPECT_EQ(code_after([](auto& b) { b[17] = 8; }), C::kDataLoss);
+  EXPECT_EQ(code_after([](auto& b) { b[17] = 17; }), C::kDataLoss);
+  EXPECT_EQ(code_after([](auto& b) { b[18] = 1; }), C::kDataLoss);
+  EXPECT_EQ(code_after([](auto& b) {
+              b[24] = 1;
+              b[25] = 0;
+            }),
+            C::kDataLoss);
+  EXPECT_EQ(code_after([](auto& b) { b.pop_back(); }), C::kDataLoss);
+  EXPECT_EQ(code_after([](auto& b) {
+              b[12] = 10;
+              b[13] = 0;
+            }),
+            C::kDataLoss);
+  // A record length running past the end.
+  EXPECT_EQ(code_after([](auto& b) {
+              b[66] = 0xff;
+              b[67] = 0xff;
+            }),
+            C::kDataLoss);
+  // An unknown required record type.
+  EXPECT_EQ(code_after([](auto& b) { b[64] = 0x33; }), C::kUnimplemented);
+}
+
+TEST(EnvelopeFormatTest, SkipsUnknownOptionalRecords) {
+  EnvelopeHeader h = SampleHeader();
+  auto body = EncodeHeader(&h);
+  ASSERT_TRUE(body.ok());
+  std::vector<uint8_t> b = *body;
+  const uint8_t extra[] = {0x01, 0x80, 3, 0, 'a', 'b', 'c'};
+  b.insert(b.end(), std::begin(extra), std::end(extra));
+  b.resize(b.size() + kHeaderTagSize);
+  const uint32_t len = static_cast<uint32_t>(b.size());
+  for (int i = 0; i < 4; ++i) b[12 + i] = static_cast<uint8_t>(len >> (8 * i));
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(b));
+  EXPECT_EQ(out.metadata.world, "vmx");
+}
+
+TEST(EnvelopeFormatTest, ValidatesKeyRefs) {
+  EXPECT_OK(ValidateKeyRef({"", std::string(255, 'k')}));
+  EXPECT_FALSE(ValidateKeyRef({"", std::string(256, 'k')}).ok());
+  EXPECT_FALSE(ValidateKeyRef({"", ""}).ok());
+  EXPECT_FALSE(ValidateKeyRef({"", "a\nb"}).ok());
+  EXPECT_FALSE(ValidateKeyRef({"", "\xc3\x28"}).ok());
+  EXPECT_FALSE(ValidateKeyRef({std::string(256, 'p'), "k"}).ok());
+  EnvelopeHeader h = SampleHeader();
+  h.slots[0].ref.key_id = std::string(300, 'x');
+  EXPECT_EQ(EncodeHeader(&h).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EnvelopeFormatTest, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("\xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
+}
+
+TEST(EnvelopeFormatTest, DumpTypeNames) {
+  for (auto name : {"vmkernel", "userworld", "vm", "other"}) {
+    ASSERT_OK_AND_ASSIGN(DumpType t, ParseDumpType(name));
+    EXPECT_EQ(DumpTypeName(t), name);
+  }
+  EXPECT_FALSE(ParseDumpType("kernel").ok());
+}
+
+}  // namespace
+}  // namespace dumpcrypt

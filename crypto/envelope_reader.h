@@ -1,0 +1,66 @@
+// EnvelopeReader: random-access reads of an envelope's decrypted view
+// (cleartext prefix, then plaintext), decrypting only the sectors a read
+// touches.
+#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_
+#define DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crypto/envelope_format.h"
+#include "crypto/file_io.h"
+#include "crypto/file_keys.h"
+#include "crypto/secret_bytes.h"
+
+namespace dumpcrypt {
+
+class EnvelopeReader {
+ public:
+  // Open takes the envelope open as `fd`, its parsed `header` (ReadHeader)
+  // and the unwrapped `data_key`. It checks, before any data is read, that
+  // the header tag matches (so no header field, key slot or prefix byte was
+  // changed) and that the file is exactly as long as the header says.
+  // DATA_LOSS: header tag mismatch, truncated file, or bytes appended.
+  static absl::StatusOr<std::unique_ptr<EnvelopeReader>> Open(
+      UniqueFd fd, EnvelopeHeader header, const SecretBytes& data_key);
+
+  // ReadAt fills `out` from `offset` of the decrypted view and returns the
+  // count, which is less than out.size() only at the end of the view (0 at
+  // or past it). Ciphertext and tags of a range come in one preadv (for up
+  // to 256 sectors) straight into `out`; tags are checked before decrypting.
+  // DATA_LOSS names the first sector whose tag does not match, or a file cut
+  // short since Open; `out` is then unspecified and must not be used.
+  // Thread-safe; calls run in parallel.
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<uint8_t> out) const;
+
+  uint64_t size() const { return header_.DecryptedSize(); }
+  const EnvelopeHeader& header() const { return header_; }
+
+ private:
+  EnvelopeReader(UniqueFd fd, EnvelopeHeader header, FileKeys keys,
+                 std::vector<uint8_t> prefix)
+      : fd_(std::move(fd)),
+        header_(std::move(header)),
+        keys_(std::move(keys)),
+        prefix_(std::move(prefix)) {}
+
+  // ReadSectors decrypts plaintext bytes [pos, pos + out.size()) with at
+  // most kMaxBatch sectors per preadv.
+  absl::Status ReadPlaintext(uint64_t pos, absl::Span<uint8_t> out) const;
+  absl::Status ReadBatch(uint64_t first_sector, size_t count, size_t skip,
+                         absl::Span<uint8_t> out) const;
+  absl::Status CheckAndDecrypt(uint64_t first_sector, absl::Span<uint8_t> data,
+                               absl::Span<const uint8_t> tags) const;
+
+  const UniqueFd fd_;
+  const EnvelopeHeader header_;
+  const FileKeys keys_;
+  const std::vector<uint8_t> prefix_;
+};
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_

@@ -1,0 +1,79 @@
+// EnvelopeWriter: seals a stream of unknown length into an envelope.
+#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_
+#define DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crypto/envelope_format.h"
+#include "crypto/file_io.h"
+#include "crypto/file_keys.h"
+#include "crypto/secret_bytes.h"
+
+namespace dumpcrypt {
+
+struct SealOptions {
+  uint32_t sector_size = kDefaultSectorSize;
+  // The first `prefix_bytes` of the input stay in clear (at most 1 MiB).
+  uint32_t prefix_bytes = 0;
+  bool integrity = true;
+  // Replace an existing output; otherwise Finish fails with ALREADY_EXISTS.
+  bool overwrite = false;
+  DumpMetadata metadata;
+};
+
+// EnvelopeWriter writes to a temporary file in the output's folder (named
+// ".NAME.dumpcrypt-XXXXXX", mode 0600, with no magic until complete) and
+// renames it to the output only in Finish, after fsync. Destroying a writer
+// that did not finish removes the temporary file: an interrupted seal never
+// leaves a file under the output name, nor one that looks complete. Not
+// thread-safe.
+class EnvelopeWriter {
+ public:
+  // Create checks the options, makes the data key and wraps it under `kek`
+  // (32 bytes) in a slot naming `ref`. INVALID_ARGUMENT for bad options,
+  // ALREADY_EXISTS if `output_path` exists and !overwrite, or the errno's
+  // code if the temporary file cannot be made.
+  static absl::StatusOr<std::unique_ptr<EnvelopeWriter>> Create(
+      const std::string& output_path, const KeyRef& ref, const SecretBytes& kek,
+      const SealOptions& options);
+  ~EnvelopeWriter();
+
+  // Write appends `data` to the plaintext (the prefix first).
+  absl::Status Write(absl::Span<const uint8_t> data);
+
+  // Finish writes the last sector and the header, syncs, and renames into
+  // place. After an error the writer is unusable and the output absent.
+  absl::Status Finish();
+
+  // bytes_in is the count of input bytes taken so far.
+  uint64_t bytes_in() const { return bytes_in_; }
+
+ private:
+  EnvelopeWriter(std::string output_path, std::string temp_path, UniqueFd fd,
+                 EnvelopeHeader header, FileKeys keys, bool overwrite);
+  absl::Status FlushSectors(bool final);
+
+  const std::string output_path_;
+  const std::string temp_path_;
+  UniqueFd fd_;
+  EnvelopeHeader header_;
+  const FileKeys keys_;
+  const bool overwrite_;
+  std::vector<uint8_t> prefix_;
+  std::vector<uint8_t> batch_;  // plaintext of whole sectors, then ciphertext
+  std::vector<uint8_t> tags_;
+  size_t batch_fill_ = 0;
+  uint64_t sectors_written_ = 0;
+  uint64_t bytes_in_ = 0;
+  bool failed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_

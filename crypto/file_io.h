@@ -1,0 +1,73 @@
+// File descriptors as RAII objects, and full-length reads and writes that
+// retry on EINTR and short transfers.
+#ifndef DUMPCRYPT_CRYPTO_FILE_IO_H_
+#define DUMPCRYPT_CRYPTO_FILE_IO_H_
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace dumpcrypt {
+
+// UniqueFd owns a file descriptor and closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Release gives up ownership and returns the descriptor.
+  int Release();
+  // Reset closes the owned descriptor, if any.
+  void Reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// ErrnoStatus maps `err` to a Status with `what` and strerror in the message:
+// ENOENT is NOT_FOUND, EACCES/EPERM PERMISSION_DENIED, else by errno class.
+absl::Status ErrnoStatus(int err, absl::string_view what);
+
+// OpenReadOnly opens `path` O_RDONLY|O_CLOEXEC (plus `extra_flags`). The
+// error message does not repeat the path: callers prefix it.
+absl::StatusOr<UniqueFd> OpenReadOnly(const std::string& path,
+                                      int extra_flags = 0);
+
+// ReadFull reads until `out` is full or end of input; returns the count read
+// (less than out.size() only at end of input). Works on pipes.
+absl::StatusOr<size_t> ReadFull(int fd, absl::Span<uint8_t> out);
+
+// PreadFull reads `out.size()` bytes at `offset`; returns the count read,
+// less only at end of file.
+absl::StatusOr<size_t> PreadFull(int fd, absl::Span<uint8_t> out,
+                                 uint64_t offset);
+
+// PreadvFull fills every iovec in order from `offset`; returns the total
+// read, less than the iovecs' total only at end of file. `iov` is modified.
+absl::StatusOr<size_t> PreadvFull(int fd, struct iovec* iov, int iovcnt,
+                                  uint64_t offset);
+
+// WriteFull writes all of `data`.
+absl::Status WriteFull(int fd, absl::Span<const uint8_t> data);
+
+// PwriteFull writes all of `data` at `offset`.
+absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
+                        uint64_t offset);
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_FILE_IO_H_

@@ -1,0 +1,76 @@
+#include "crypto/openssl_util.h"
+
+#include <openssl/err.h>
+
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace dumpcrypt {
+
+absl::Status OpenSslError(absl::StatusCode code, absl::string_view what) {
+  std::string message(what);
+  unsigned long err;
+  bool first = true;
+  while ((err = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(err, buf, sizeof(buf));
+    absl::StrAppend(&message, first ? ": " : "; ", buf);
+    first = false;
+  }
+  return absl::Status(code, message);
+}
+
+std::string AesCipherName(size_t key_size, absl::string_view mode) {
+  if (key_size != 16 && key_size != 24 && key_size != 32) return "";
+  return absl::StrCat("AES-", key_size * 8, "-", mode);
+}
+
+const EVP_CIPHER* FetchCipher(const char* name) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* ciphers = new std::map<std::string, EVP_CIPHER*>();
+  absl::MutexLock lock(&mu);
+  auto it = ciphers->find(name);
+  if (it != ciphers->end()) return it->second;
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  if (cipher != nullptr) (*ciphers)[name] = cipher;
+  return cipher;
+}
+
+absl::StatusOr<std::unique_ptr<CipherContextPool>> CipherContextPool::Create(
+    CipherCtxPtr keyed) {
+  if (keyed == nullptr) return absl::InvalidArgumentError("no cipher context");
+  return std::unique_ptr<CipherContextPool>(
+      new CipherContextPool(std::move(keyed)));
+}
+
+CipherContextPool::~CipherContextPool() = default;
+
+CipherContextPool::Lease::~Lease() {
+  if (ctx_ != nullptr) pool_->Release(std::move(ctx_));
+}
+
+absl::StatusOr<CipherContextPool::Lease> CipherContextPool::Acquire() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!free_.empty()) {
+      CipherCtxPtr ctx = std::move(free_.back());
+      free_.pop_back();
+      return Lease(this, std::move(ctx));
+    }
+  }
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (ctx == nullptr || EVP_CIPHER_CTX_copy(ctx.get(), template_.get()) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "copy cipher context");
+  }
+  return Lease(this, std::move(ctx));
+}
+
+void CipherContextPool::Release(CipherCtxPtr ctx) const {
+  absl::MutexLock lock(&mu_);
+  free_.push_back(std::move(ctx));
+}
+
+}  // namespace dumpcrypt

@@ -1,0 +1,99 @@
+#include "crypto/sector_tags.h"
+
+#include <openssl/crypto.h>
+
+#include <cstring>
+
+#include "crypto/status_macros.h"
+
+namespace dumpcrypt {
+namespace {
+
+void SectorNonce(uint64_t sector, uint8_t nonce[12]) {
+  std::memset(nonce, 0, 12);
+  for (int i = 0; i < 8; ++i)
+    nonce[i] = static_cast<uint8_t>(sector >> (8 * i));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
+    const SecretBytes& key) {
+  const std::string name = AesCipherName(key.size(), "GCM");
+  if (name.empty()) {
+    return absl::InvalidArgumentError("GMAC key must be 16, 24 or 32 bytes");
+  }
+  const EVP_CIPHER* cipher = FetchCipher(name.c_str());
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (cipher == nullptr || ctx == nullptr ||
+      EVP_EncryptInit_ex2(ctx.get(), cipher, key.data(), nullptr, nullptr) !=
+          1) {
+    return OpenSslError(absl::StatusCode::kInternal, "AES-GMAC key setup");
+  }
+  DC_ASSIGN_OR_RETURN(auto pool, CipherContextPool::Create(std::move(ctx)));
+  return std::unique_ptr<SectorTagger>(new SectorTagger(std::move(pool)));
+}
+
+absl::Status SectorTagger::TagOne(EVP_CIPHER_CTX* ctx, const uint8_t nonce[12],
+                                  absl::Span<const uint8_t> aad,
+                                  uint8_t tag[16]) const {
+  int len = 0;
+  uint8_t unused[16];
+  if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce, nullptr) != 1 ||
+      (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(),
+                                         static_cast<int>(aad.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx, unused, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "AES-GMAC");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SectorTagger::Gmac(absl::Span<const uint8_t> nonce,
+                                absl::Span<const uint8_t> aad,
+                                uint8_t tag[16]) const {
+  if (nonce.size() != 12) return absl::InvalidArgumentError("nonce size");
+  DC_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+  return TagOne(lease.get(), nonce.data(), aad, tag);
+}
+
+absl::Status SectorTagger::Compute(uint64_t first_sector, size_t sector_size,
+                                   absl::Span<const uint8_t> data,
+                                   absl::Span<uint8_t> tags) const {
+  if (sector_size == 0 || data.size() % sector_size != 0 ||
+      tags.size() != data.size() / sector_size * kTagSize) {
+    return absl::InvalidArgumentError("tag buffer does not match sectors");
+  }
+  DC_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+  uint8_t nonce[12];
+  for (size_t i = 0; i < data.size() / sector_size; ++i) {
+    SectorNonce(first_sector + i, nonce);
+    DC_RETURN_IF_ERROR(TagOne(lease.get(), nonce,
+                              data.subspan(i * sector_size, sector_size),
+                              tags.data() + i * kTagSize));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<size_t>> SectorTagger::FindBadSector(
+    uint64_t first_sector, size_t sector_size, absl::Span<const uint8_t> data,
+    absl::Span<const uint8_t> tags) const {
+  if (sector_size == 0 || data.size() % sector_size != 0 ||
+      tags.size() != data.size() / sector_size * kTagSize) {
+    return absl::InvalidArgumentError("tag buffer does not match sectors");
+  }
+  DC_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+  uint8_t nonce[12];
+  uint8_t tag[kTagSize];
+  for (size_t i = 0; i < data.size() / sector_size; ++i) {
+    SectorNonce(first_sector + i, nonce);
+    DC_RETURN_IF_ERROR(TagOne(lease.get(), nonce,
+                              data.subspan(i * sector_size, sector_size), tag));
+    if (CRYPTO_memcmp(tag, tags.data() + i * kTagSize, kTagSize) != 0) {
+      return std::optional<size_t>(i);
+    }
+  }
+  return std::optional<size_t>();
+}
+
+}  // namespace dumpcrypt

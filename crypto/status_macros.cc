@@ -1,0 +1,14 @@
+#include "crypto/status_macros.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace dumpcrypt {
+
+absl::Status Prefix(const absl::Status& status, absl::string_view context) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
+}
+
+}  // namespace dumpcrypt

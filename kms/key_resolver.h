@@ -1,0 +1,35 @@
+// KeyResolver: a key reference in, the key-encryption key out.
+#ifndef DUMPCRYPT_KMS_KEY_RESOLVER_H_
+#define DUMPCRYPT_KMS_KEY_RESOLVER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "crypto/envelope_format.h"
+#include "crypto/secret_bytes.h"
+
+namespace dumpcrypt {
+
+class KeyResolver {
+ public:
+  virtual ~KeyResolver() = default;
+
+  // Resolve returns the 32-byte key-encryption key that `ref` names.
+  // NOT_FOUND: the source has no such keyID. UNAVAILABLE: the source cannot
+  // be reached now (a retry may help). PERMISSION_DENIED: the source refuses
+  // to give it. FAILED_PRECONDITION: the key exists but may not be used.
+  // Messages name the keyID and the source. Thread-safe.
+  virtual absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) = 0;
+
+  // Describe names the source for messages, e.g. "key store /etc/ks".
+  virtual std::string Describe() const = 0;
+};
+
+// IsKeyUnavailable is true for the codes that mean "the key cannot be had
+// or does not open the file": NOT_FOUND, UNAVAILABLE, PERMISSION_DENIED,
+// FAILED_PRECONDITION and UNAUTHENTICATED (wrong key).
+bool IsKeyUnavailable(const absl::Status& status);
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_KMS_KEY_RESOLVER_H_

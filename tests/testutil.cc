@@ -1,0 +1,115 @@
+#include "tests/testutil.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "crypto/file_io.h"
+#include "crypto/file_keys.h"
+
+namespace dumpcrypt::testing {
+
+TempDir::TempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string tmpl =
+      std::string(base ? base : "/tmp") + "/dumpcrypt-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<uint8_t> FromHex(absl::string_view hex) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string ToHex(absl::Span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+SecretBytes SecretFromHex(absl::string_view hex) {
+  std::vector<uint8_t> bytes = FromHex(hex);
+  return SecretBytes::CopyOf(bytes);
+}
+
+std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<uint8_t> out(n);
+  for (auto& b : out) b = static_cast<uint8_t>(gen());
+  return out;
+}
+
+void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(data.data()),
+          static_cast<std::streamsize>(data.size()));
+  if (!f) std::abort();
+}
+
+std::vector<uint8_t> ReadFileOrDie(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) std::abort();
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+absl::Status SealBuffer(const std::string& path,
+                        absl::Span<const uint8_t> plaintext,
+                        const SealOptions& options, const SecretBytes& kek,
+                        const KeyRef& ref, size_t chunk) {
+  auto writer = EnvelopeWriter::Create(path, ref, kek, options);
+  if (!writer.ok()) return writer.status();
+  while (!plaintext.empty()) {
+    const size_t n = std::min(chunk, plaintext.size());
+    absl::Status s = (*writer)->Write(plaintext.subspan(0, n));
+    if (!s.ok()) return s;
+    plaintext.remove_prefix(n);
+  }
+  return (*writer)->Finish();
+}
+
+absl::StatusOr<std::unique_ptr<EnvelopeReader>> OpenWithKek(
+    const std::string& path, const SecretBytes& kek) {
+  auto fd = OpenReadOnly(path);
+  if (!fd.ok()) return fd.status();
+  auto header = ReadHeader(fd->get());
+  if (!header.ok()) return header.status();
+  auto data_key = UnwrapDataKey(header->slots.at(0), kek);
+  if (!data_key.ok()) return data_key.status();
+  return EnvelopeReader::Open(std::move(fd).value(), std::move(header).value(),
+                              *data_key);
+}
+
+absl::StatusOr<std::vector<uint8_t>> ReadAll(const EnvelopeReader& reader,
+                                             size_t block) {
+  std::vector<uint8_t> out(reader.size());
+  uint64_t pos = 0;
+  while (pos < out.size()) {
+    const size_t want = std::min<uint64_t>(block, out.size() - pos);
+    auto got = reader.ReadAt(pos, absl::MakeSpan(out).subspan(pos, want));
+    if (!got.ok()) return got.status();
+    if (*got != want) return absl::InternalError("short read");
+    pos += *got;
+  }
+  return out;
+}
+
+}  // namespace dumpcrypt::testing
