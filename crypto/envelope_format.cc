@@ -109,6 +109,16 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
     return absl::InvalidArgumentError("plaintext length is over 2^60");
   }
   if (h.slots.empty()) return absl::InvalidArgumentError("no key slot");
+  const DumpMetadata& m = h.metadata;
+  for (auto [name, value] :
+       {std::pair<absl::string_view, absl::string_view>{"world", m.world},
+        {"host", m.host},
+        {"VM name", m.vm_name},
+        {"VM uuid", m.vm_uuid},
+        {"original name", m.original_name}}) {
+    DC_RETURN_IF_ERROR(ValidateText(name, value, 0, 4096));
+  }
+
   for (const KeySlot& slot : h.slots) {
     DC_RETURN_IF_ERROR(ValidateKeyRef(slot.ref));
     if (slot.wrapped_key.size() > 255) {
@@ -186,14 +196,6 @@ absl::StatusOr<uint32_t> HeaderLengthFromFixed(
 absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
   DC_RETURN_IF_ERROR(CheckLayout(*h));
   const DumpMetadata& m = h->metadata;
-  for (auto [name, value] :
-       {std::pair<absl::string_view, absl::string_view>{"world", m.world},
-        {"host", m.host},
-        {"VM name", m.vm_name},
-        {"VM uuid", m.vm_uuid},
-        {"original name", m.original_name}}) {
-    DC_RETURN_IF_ERROR(ValidateText(name, value, 0, 4096));
-  }
   ByteWriter w;
   w.Bytes(kEnvelopeMagic);
   w.U16(kFormatVersion);
@@ -347,10 +349,6 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
           absl::StrFormat("header record 0x%04x is repeated or empty", type));
     }
     *text = v.Str(len);
-    if (!IsValidUtf8(*text)) {
-      return absl::DataLossError(
-          absl::StrFormat("header record 0x%04x is not UTF-8", type));
-    }
   }
   if (r.failed()) return absl::DataLossError("header records are truncated");
   absl::Status layout = CheckLayout(h);

@@ -1,13 +1,11 @@
 #include "crypto/envelope_writer.h"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <stdio.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -18,36 +16,13 @@ namespace {
 
 constexpr size_t kBatchBytes = 1 << 20;
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-absl::Status SyncDir(const std::string& dir) {
-  auto fd = OpenReadOnly(dir, O_DIRECTORY);
-  if (!fd.ok()) return Prefix(fd.status(), dir);
-  if (::fsync(fd->get()) != 0) return ErrnoStatus(errno, "fsync " + dir);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-EnvelopeWriter::EnvelopeWriter(std::string output_path, std::string temp_path,
-                               UniqueFd fd, EnvelopeHeader header,
-                               FileKeys keys, bool overwrite)
-    : output_path_(std::move(output_path)),
-      temp_path_(std::move(temp_path)),
-      fd_(std::move(fd)),
+EnvelopeWriter::EnvelopeWriter(AtomicFile file, EnvelopeHeader header,
+                               FileKeys keys)
+    : file_(std::move(file)),
       header_(std::move(header)),
-      keys_(std::move(keys)),
-      overwrite_(overwrite) {
+      keys_(std::move(keys)) {
   const size_t sectors = std::max<size_t>(1, kBatchBytes / header_.sector_size);
   batch_.resize(sectors * header_.sector_size);
   if (header_.integrity) tags_.resize(sectors * kSectorTagSize);
@@ -58,11 +33,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
     const std::string& output_path, const KeyRef& ref, const SecretBytes& kek,
     const SealOptions& options) {
   if (options.prefix_bytes > kMaxPrefixSize) {
-    return absl::InvalidArgumentError("--prefix-bytes is over 1 MiB");
-  }
-  if (!options.overwrite && ::access(output_path.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(output_path, " exists (not overwritten)"));
+    return absl::InvalidArgumentError("cleartext prefix is over 1 MiB");
   }
   EnvelopeHeader header;
   header.integrity = options.integrity;
@@ -93,24 +64,10 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
   const uint64_t used = uint64_t{header.header_length} + options.prefix_bytes;
   header.data_offset =
       (used + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
-
-  std::string temp =
-      DirName(output_path) + "/." + BaseName(output_path) + ".dumpcrypt-XXXXXX";
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoStatus(errno,
-                       "create temporary file in " + DirName(output_path));
-  }
-  return std::unique_ptr<EnvelopeWriter>(new EnvelopeWriter(
-      output_path, std::move(temp), UniqueFd(fd), std::move(header),
-      std::move(keys), options.overwrite));
-}
-
-EnvelopeWriter::~EnvelopeWriter() {
-  if (!finished_) {
-    fd_.Reset();
-    ::unlink(temp_path_.c_str());
-  }
+  DC_ASSIGN_OR_RETURN(AtomicFile file,
+                      AtomicFile::Create(output_path, options.overwrite));
+  return std::unique_ptr<EnvelopeWriter>(
+      new EnvelopeWriter(std::move(file), std::move(header), std::move(keys)));
 }
 
 absl::Status EnvelopeWriter::Write(absl::Span<const uint8_t> data) {
@@ -171,10 +128,10 @@ absl::Status EnvelopeWriter::FlushSectors(bool final) {
     const int n =
         static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
     ssize_t wrote =
-        ::pwritev(fd_.get(), iov.data() + next, n, static_cast<off_t>(pos));
+        ::pwritev(file_.fd(), iov.data() + next, n, static_cast<off_t>(pos));
     if (wrote < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "write " + temp_path_);
+      return ErrnoStatus(errno, "write " + file_.temp_path());
     }
     pos += static_cast<uint64_t>(wrote);
     size_t left = static_cast<size_t>(wrote);
@@ -196,7 +153,7 @@ absl::Status EnvelopeWriter::Finish() {
   if (failed_ || finished_) {
     return absl::FailedPreconditionError("writer is closed");
   }
-  failed_ = true;  // until the rename succeeds
+  failed_ = true;  // until the commit succeeds
   const uint64_t plaintext =
       sectors_written_ * header_.sector_size + batch_fill_;
   DC_RETURN_IF_ERROR(FlushSectors(true));
@@ -210,27 +167,21 @@ absl::Status EnvelopeWriter::Finish() {
   DC_ASSIGN_OR_RETURN(Sha256Digest tag,
                       HeaderTag(keys_.header_key, body, prefix_));
   body.insert(body.end(), tag.begin(), tag.end());
-  DC_RETURN_IF_ERROR(PwriteFull(fd_.get(), prefix_, header_.header_length));
-  // The file's length must be exact even when the last sectors were empty.
-  if (::ftruncate(fd_.get(), static_cast<off_t>(header_.ExpectedFileSize())) !=
-      0) {
-    return ErrnoStatus(errno, "truncate " + temp_path_);
+  const int fd = file_.fd();
+  DC_RETURN_IF_ERROR(PwriteFull(fd, prefix_, header_.header_length));
+  // The length must be exact even when the last sectors were never written.
+  if (::ftruncate(fd, static_cast<off_t>(header_.ExpectedFileSize())) != 0) {
+    return ErrnoStatus(errno, "truncate " + file_.temp_path());
   }
-  if (::fdatasync(fd_.get()) != 0) {
-    return ErrnoStatus(errno, "fsync " + temp_path_);
+  if (::fdatasync(fd) != 0) {
+    return ErrnoStatus(errno, "fsync " + file_.temp_path());
   }
   // The magic arrives last, so a torn file never parses as an envelope.
-  DC_RETURN_IF_ERROR(PwriteFull(fd_.get(), body, 0));
-  if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + temp_path_);
-  const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
-  if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, output_path_.c_str(),
-                  flags) != 0) {
-    return ErrnoStatus(errno, "rename to " + output_path_);
-  }
+  DC_RETURN_IF_ERROR(PwriteFull(fd, body, 0));
+  DC_RETURN_IF_ERROR(file_.Commit());
   finished_ = true;
   failed_ = false;
-  fd_.Reset();
-  return SyncDir(DirName(output_path_));
+  return absl::OkStatus();
 }
 
 }  // namespace dumpcrypt

@@ -26,12 +26,11 @@ struct SealOptions {
   DumpMetadata metadata;
 };
 
-// EnvelopeWriter writes to a temporary file in the output's folder (named
-// ".NAME.dumpcrypt-XXXXXX", mode 0600, with no magic until complete) and
-// renames it to the output only in Finish, after fsync. Destroying a writer
-// that did not finish removes the temporary file: an interrupted seal never
-// leaves a file under the output name, nor one that looks complete. Not
-// thread-safe.
+// EnvelopeWriter writes through an AtomicFile: a hidden temporary file in
+// the output's folder, with no magic until complete, renamed to the output
+// only in Finish. Destroying a writer that did not finish removes the
+// temporary file: an interrupted seal never leaves a file under the output
+// name, nor one that looks complete. Not thread-safe.
 class EnvelopeWriter {
  public:
   // Create checks the options, makes the data key and wraps it under `kek`
@@ -41,7 +40,8 @@ class EnvelopeWriter {
   static absl::StatusOr<std::unique_ptr<EnvelopeWriter>> Create(
       const std::string& output_path, const KeyRef& ref, const SecretBytes& kek,
       const SealOptions& options);
-  ~EnvelopeWriter();
+  // temp_path is the file being written, for a signal handler to unlink.
+  const std::string& temp_path() const { return file_.temp_path(); }
 
   // Write appends `data` to the plaintext (the prefix first).
   absl::Status Write(absl::Span<const uint8_t> data);
@@ -54,16 +54,12 @@ class EnvelopeWriter {
   uint64_t bytes_in() const { return bytes_in_; }
 
  private:
-  EnvelopeWriter(std::string output_path, std::string temp_path, UniqueFd fd,
-                 EnvelopeHeader header, FileKeys keys, bool overwrite);
+  EnvelopeWriter(AtomicFile file, EnvelopeHeader header, FileKeys keys);
   absl::Status FlushSectors(bool final);
 
-  const std::string output_path_;
-  const std::string temp_path_;
-  UniqueFd fd_;
+  AtomicFile file_;
   EnvelopeHeader header_;
   const FileKeys keys_;
-  const bool overwrite_;
   std::vector<uint8_t> prefix_;
   std::vector<uint8_t> batch_;  // plaintext of whole sectors, then ciphertext
   std::vector<uint8_t> tags_;

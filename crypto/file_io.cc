@@ -1,6 +1,8 @@
 #include "crypto/file_io.h"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "crypto/status_macros.h"
 
 namespace dumpcrypt {
 
@@ -136,6 +139,74 @@ absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
     }
     done += static_cast<size_t>(n);
   }
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
+                                              bool overwrite) {
+  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(path, " exists (not overwritten)"));
+  }
+  std::string temp =
+      DirName(path) + "/." + BaseName(path) + ".dumpcrypt-XXXXXX";
+  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoStatus(errno, "create a file in " + DirName(path));
+  }
+  return AtomicFile(path, std::move(temp), UniqueFd(fd), overwrite);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      temp_path_(std::move(other.temp_path_)),
+      fd_(std::move(other.fd_)),
+      overwrite_(other.overwrite_),
+      committed_(other.committed_) {
+  other.committed_ = true;  // the moved-from object owns nothing
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    fd_.Reset();
+    ::unlink(temp_path_.c_str());
+  }
+}
+
+absl::Status AtomicFile::Commit() {
+  if (committed_) return absl::FailedPreconditionError("already committed");
+  if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + temp_path_);
+  const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+  if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(),
+                  flags) != 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(path_, " exists (not overwritten)"));
+    }
+    return ErrnoStatus(errno, "rename to " + path_);
+  }
+  committed_ = true;
+  fd_.Reset();
+  const std::string dir = DirName(path_);
+  auto dir_fd = OpenReadOnly(dir, O_DIRECTORY);
+  if (!dir_fd.ok()) return Prefix(dir_fd.status(), dir);
+  if (::fsync(dir_fd->get()) != 0) return ErrnoStatus(errno, "fsync " + dir);
   return absl::OkStatus();
 }
 

@@ -68,6 +68,45 @@ absl::Status WriteFull(int fd, absl::Span<const uint8_t> data);
 absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
                         uint64_t offset);
 
+// AtomicFile writes a new file under a hidden temporary name in the
+// destination's folder (".NAME.dumpcrypt-XXXXXX", mode 0600) and gives it
+// its name only in Commit, after fsync. Destroying an uncommitted AtomicFile
+// removes the temporary file, so a failed or interrupted writer never leaves
+// a partial file under the final name. Move-only; not thread-safe.
+class AtomicFile {
+ public:
+  // Create makes the temporary file. ALREADY_EXISTS if `path` exists and
+  // !overwrite; the errno's code if the folder refuses the file.
+  static absl::StatusOr<AtomicFile> Create(const std::string& path,
+                                           bool overwrite);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  ~AtomicFile();
+
+  int fd() const { return fd_.get(); }
+  const std::string& temp_path() const { return temp_path_; }
+  const std::string& path() const { return path_; }
+
+  // Commit syncs the data, renames the file into place (failing with
+  // ALREADY_EXISTS if a file appeared there meanwhile and !overwrite), and
+  // syncs the folder.
+  absl::Status Commit();
+
+ private:
+  AtomicFile(std::string path, std::string temp_path, UniqueFd fd,
+             bool overwrite)
+      : path_(std::move(path)),
+        temp_path_(std::move(temp_path)),
+        fd_(std::move(fd)),
+        overwrite_(overwrite) {}
+
+  std::string path_;
+  std::string temp_path_;
+  UniqueFd fd_;
+  bool overwrite_;
+  bool committed_ = false;
+};
+
 }  // namespace dumpcrypt
 
 #endif  // DUMPCRYPT_CRYPTO_FILE_IO_H_

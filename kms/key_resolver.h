@@ -18,7 +18,7 @@ class KeyResolver {
   // NOT_FOUND: the source has no such keyID. UNAVAILABLE: the source cannot
   // be reached now (a retry may help). PERMISSION_DENIED: the source refuses
   // to give it. FAILED_PRECONDITION: the key exists but may not be used.
-  // Messages name the keyID and the source. Thread-safe.
+  // Messages name the source; callers add the key reference. Thread-safe.
   virtual absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) = 0;
 
   // Describe names the source for messages, e.g. "key store /etc/ks".

@@ -144,8 +144,7 @@ absl::StatusOr<SecretBytes> LocalKeyStore::Resolve(const KeyRef& ref) {
         return false;
       }));
   if (key.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("keyID '", ref.key_id, "' is not in key store ", path_));
+    return absl::NotFoundError(absl::StrCat("not in key store ", path_));
   }
   return key;
 }

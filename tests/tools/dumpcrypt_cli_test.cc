@@ -1,0 +1,255 @@
+// The dumpcrypt command, run for real: forms, outputs and exit codes.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/run_tool.h"
+#include "tests/testutil.h"
+
+namespace dumpcrypt::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CliTest : public ::testing::Test {
+ protected:
+  ToolResult Run(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), ToolPath("dumpcrypt"));
+    return RunTool(args, input);
+  }
+  void SetUp() override {
+    ToolResult r =
+        Run({"keystore", "new", "--keystore", ks_, "--key-id", "host-key"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    core_ = RandomBytes(3 * 1024 * 1024 + 17, 1);
+    WriteFileOrDie(dir_.File("core"), core_);
+  }
+  std::vector<std::string> Entries() {
+    std::vector<std::string> names;
+    DIR* d = opendir(dir_.path().c_str());
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  TempDir dir_;
+  const std::string ks_ = dir_.File("ks");
+  std::vector<uint8_t> core_;
+};
+
+TEST_F(CliTest, KeystoreNewListAndAdd) {
+  ToolResult r = Run({"keystore", "new", "--keystore", ks_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string uuid = r.out.substr(0, r.out.size() - 1);
+  EXPECT_THAT(uuid,
+              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-["
+                                      "89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  const std::string hex(64, 'a');
+  r = Run({"keystore", "add", "--keystore", ks_, "--key-id", "44", "--key-hex",
+           "-"},
+          hex + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"keystore", "list", "--keystore", ks_});
+  EXPECT_EQ(r.out, "host-key\n" + uuid + "\n44\n");
+  EXPECT_THAT(r.out, Not(HasSubstr(hex)));
+  r = Run({"keystore", "add", "--keystore", ks_, "--key-id", "x", "--key-hex",
+           "abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Run({"keystore", "add", "--keystore", ks_, "--key-id", "44", "--key-hex",
+           hex});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("already"));
+}
+
+TEST_F(CliTest, SealDescribeExtractVerify) {
+  ToolResult r = Run({"seal",
+                      "--keystore",
+                      ks_,
+                      "--key-id",
+                      "host-key",
+                      "--provider",
+                      "kms-a",
+                      "--type",
+                      "vm",
+                      "--world",
+                      "vmx",
+                      "--host",
+                      "esx-7",
+                      "--vm",
+                      "db01",
+                      "--vm-uuid",
+                      "564d-1",
+                      "--sector-size",
+                      "8192",
+                      "--prefix-bytes",
+                      "4096",
+                      dir_.File("core"),
+                      dir_.File("core.dce")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no progress bar without a terminal
+  struct stat st;
+  ASSERT_EQ(stat(dir_.File("core.dce").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  r = Run({"describe", "--json", dir_.File("core.dce")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out).at(0);
+  EXPECT_EQ(j["key_id"], "host-key");
+  EXPECT_EQ(j["provider"], "kms-a");
+  EXPECT_EQ(j["cipher"], "AES-256-XTS");
+  EXPECT_EQ(j["sector_size"], 8192);
+  EXPECT_EQ(j["size"], core_.size());
+  EXPECT_EQ(j["prefix_length"], 4096);
+  EXPECT_EQ(j["integrity"], "aes-gmac-per-sector");
+  EXPECT_EQ(j["dump"]["type"], "vm");
+  EXPECT_EQ(j["dump"]["world"], "vmx");
+  EXPECT_EQ(j["dump"]["host"], "esx-7");
+  EXPECT_EQ(j["dump"]["vm_name"], "db01");
+  EXPECT_EQ(j["dump"]["original_name"], "core");
+  r = Run({"describe", dir_.File("core.dce")});
+  EXPECT_THAT(r.out, HasSubstr("keyID 'host-key'"));
+  EXPECT_THAT(r.out, HasSubstr("db01 (564d-1)"));
+
+  r = Run(
+      {"extract", "--keystore", ks_, dir_.File("core.dce"), dir_.File("out")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ReadFileOrDie(dir_.File("out")) == core_);
+  ASSERT_EQ(stat(dir_.File("out").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  r = Run({"extract", "--keystore", ks_, dir_.File("core.dce"), "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(core_.begin(), core_.end()));
+  r = Run({"verify", "--keystore", ks_, dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("OK"));
+}
+
+TEST_F(CliTest, SealFromStdin) {
+  ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                      "--name", "core.42", "-", dir_.File("piped.dce")},
+                     std::string(core_.begin(), core_.end()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"extract", "--keystore", ks_, dir_.File("piped.dce"), "-"});
+  EXPECT_EQ(r.out, std::string(core_.begin(), core_.end()));
+  r = Run({"describe", dir_.File("piped.dce")});
+  EXPECT_THAT(r.out, HasSubstr("core.42"));
+}
+
+TEST_F(CliTest, KeyProblemsExitThreeNamingFileAndKey) {
+  ASSERT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                 dir_.File("core"), dir_.File("core.dce")})
+                .exit_code,
+            0);
+  ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "nope",
+                      dir_.File("core"), dir_.File("x.dce")});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("keyID 'nope'"));
+  const std::string other = dir_.File("other-ks");
+  ASSERT_EQ(
+      Run({"keystore", "new", "--keystore", other, "--key-id", "host-key"})
+          .exit_code,
+      0);
+  r = Run({"extract", "--keystore", other, dir_.File("core.dce"),
+           dir_.File("out")});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr(dir_.File("core.dce")));
+  EXPECT_THAT(r.err, HasSubstr("keyID 'host-key'"));
+  EXPECT_THAT(r.err, HasSubstr("wrong key"));
+  EXPECT_EQ(access(dir_.File("out").c_str(), F_OK), -1);
+  ASSERT_EQ(chmod(ks_.c_str(), 0644), 0);
+  r = Run({"verify", "--keystore", ks_, dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("chmod 600"));
+}
+
+TEST_F(CliTest, TamperedFileExitsFourAndLeavesNoOutput) {
+  ASSERT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                 dir_.File("core"), dir_.File("core.dce")})
+                .exit_code,
+            0);
+  std::vector<uint8_t> bytes = ReadFileOrDie(dir_.File("core.dce"));
+  bytes[4096 + 5 * (4096 + 16) + 100] ^= 0x20;   // sector 5
+  bytes[4096 + 9 * (4096 + 16) + 4096] ^= 0x01;  // tag of sector 9
+  WriteFileOrDie(dir_.File("core.dce"), bytes);
+  ToolResult r = Run({"verify", "--keystore", ks_, dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, HasSubstr("sector 5 "));
+  EXPECT_THAT(r.err, HasSubstr("sector 9 "));
+  EXPECT_THAT(r.err, HasSubstr("2 of 769 sectors"));
+  r = Run(
+      {"extract", "--keystore", ks_, dir_.File("core.dce"), dir_.File("out")});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"core", "core.dce", "ks"}));
+  bytes.push_back(0);
+  WriteFileOrDie(dir_.File("core.dce"), bytes);
+  r = Run(
+      {"extract", "--keystore", ks_, dir_.File("core.dce"), dir_.File("out")});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, HasSubstr("appended"));
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Run({}).exit_code, 2);
+  EXPECT_EQ(Run({"seal", "--keystore", ks_}).exit_code, 2);
+  EXPECT_EQ(Run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key", "--type",
+                 "kernel", dir_.File("core"), dir_.File("x")})
+                .exit_code,
+            2);
+  ToolResult r = Run({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("Exit status"));
+}
+
+TEST_F(CliTest, ExistingOutputIsKeptUnlessForced) {
+  WriteFileOrDie(dir_.File("core.dce"), std::vector<uint8_t>{'x'});
+  ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                      dir_.File("core"), dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(ReadFileOrDie(dir_.File("core.dce")).size(), 1u);
+  r = Run({"seal", "--force", "--keystore", ks_, "--key-id", "host-key",
+           dir_.File("core"), dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(ReadFileOrDie(dir_.File("core.dce")).size(), core_.size());
+}
+
+TEST_F(CliTest, InterruptedSealLeavesNothing) {
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const std::string tool = ToolPath("dumpcrypt");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[0], 0);
+    close(pipefd[1]);
+    execl(tool.c_str(), tool.c_str(), "seal", "--keystore", ks_.c_str(),
+          "--key-id", "host-key", "-", dir_.File("live.dce").c_str(), nullptr);
+    _exit(127);
+  }
+  close(pipefd[0]);
+  ASSERT_EQ(write(pipefd[1], core_.data(), 2 << 20), 2 << 20);
+  // Wait until the temporary file exists, then interrupt the seal.
+  for (int i = 0; i < 200 && Entries().size() < 3; ++i) usleep(10000);
+  ASSERT_EQ(Entries().size(), 3u);
+  EXPECT_THAT(Entries()[0], ::testing::StartsWith(".live.dce.dumpcrypt-"));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(pipefd[1]);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"core", "ks"}));
+}
+
+}  // namespace
+}  // namespace dumpcrypt::testing

@@ -1,0 +1,143 @@
+#include "tools/cli_util.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "crypto/file_io.h"
+#include "crypto/status_macros.h"
+#include "kms/envelope_opener.h"
+#include "kms/local_keystore.h"
+
+namespace dumpcrypt::cli {
+namespace {
+
+char g_cleanup_path[PATH_MAX];
+
+void CleanupHandler(int sig) {
+  if (g_cleanup_path[0] != '\0') ::unlink(g_cleanup_path);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+int Fail(const std::string& command, const absl::Status& status,
+         bool key_phase) {
+  std::fprintf(stderr, "dumpcrypt %s: %s\n", command.c_str(),
+               std::string(status.message()).c_str());
+  if (status.code() == absl::StatusCode::kDataLoss) return kExitIntegrity;
+  return key_phase ? kExitNoKey : kExitError;
+}
+
+void KeySourceFlags::Add(CLI::App* cmd, bool required) {
+  auto* opt = cmd->add_option("--keystore", keystore,
+                              "local key store file (mode 0600)");
+  if (required) opt->required();
+}
+
+absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
+    const {
+  if (keystore.empty()) {
+    return absl::FailedPreconditionError("no key source: give --keystore");
+  }
+  DC_ASSIGN_OR_RETURN(auto store, LocalKeyStore::Open(keystore));
+  return std::unique_ptr<KeyResolver>(std::move(store));
+}
+
+std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
+                                             const std::string& path,
+                                             const KeySourceFlags& keys,
+                                             int* exit_code) {
+  auto resolver = keys.MakeResolver();
+  if (!resolver.ok()) {
+    *exit_code = Fail(command, resolver.status(), true);
+    return nullptr;
+  }
+  auto fd = OpenReadOnly(path);
+  if (!fd.ok()) {
+    *exit_code = Fail(command, Prefix(fd.status(), path));
+    return nullptr;
+  }
+  auto header = ReadHeader(fd->get());
+  if (!header.ok()) {
+    *exit_code = Fail(command, Prefix(header.status(), path));
+    return nullptr;
+  }
+  auto data_key = UnlockDataKey(*header, **resolver);
+  if (!data_key.ok()) {
+    *exit_code = Fail(command, Prefix(data_key.status(), path), true);
+    return nullptr;
+  }
+  auto reader = EnvelopeReader::Open(std::move(fd).value(),
+                                     std::move(header).value(), *data_key);
+  if (!reader.ok()) {
+    *exit_code = Fail(command, Prefix(reader.status(), path));
+    return nullptr;
+  }
+  return std::move(reader).value();
+}
+
+Progress::Progress(std::string label, uint64_t total)
+    : label_(std::move(label)),
+      total_(total),
+      tty_(::isatty(STDERR_FILENO) == 1),
+      start_(absl::Now()),
+      last_(absl::InfinitePast()) {}
+
+Progress::~Progress() {
+  if (drawn_) std::fputc('\n', stderr);
+}
+
+void Progress::Update(uint64_t done) {
+  constexpr uint64_t kMinimum = 4 << 20;
+  if (!tty_ || (total_ != 0 && total_ <= kMinimum) || done < kMinimum) return;
+  const absl::Time now = absl::Now();
+  if (now - last_ < absl::Milliseconds(100) && done != total_) return;
+  last_ = now;
+  const double seconds = absl::ToDoubleSeconds(now - start_);
+  const double rate = seconds > 0 ? done / seconds / 1e6 : 0;
+  if (total_ != 0) {
+    std::fprintf(stderr, "\r%s %3d%%  %s / %s  %.0f MB/s   ", label_.c_str(),
+                 static_cast<int>(done * 100 / total_),
+                 HumanBytes(done).c_str(), HumanBytes(total_).c_str(), rate);
+  } else {
+    std::fprintf(stderr, "\r%s  %s  %.0f MB/s   ", label_.c_str(),
+                 HumanBytes(done).c_str(), rate);
+  }
+  drawn_ = true;
+}
+
+CleanupOnSignal::CleanupOnSignal(const std::string& path) {
+  std::snprintf(g_cleanup_path, sizeof(g_cleanup_path), "%s", path.c_str());
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, CleanupHandler);
+}
+
+CleanupOnSignal::~CleanupOnSignal() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+  g_cleanup_path[0] = '\0';
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrFormat("%d B", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = bytes / 1024.0;
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+std::string Rfc3339(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                          absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
+}  // namespace dumpcrypt::cli

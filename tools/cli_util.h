@@ -1,0 +1,82 @@
+// Shared pieces of the dumpcrypt command line: exit codes, error reports,
+// key-source flags, a progress bar and signal-time cleanup.
+#ifndef DUMPCRYPT_TOOLS_CLI_UTIL_H_
+#define DUMPCRYPT_TOOLS_CLI_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "crypto/envelope_reader.h"
+#include "kms/key_resolver.h"
+
+namespace dumpcrypt::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,
+  kExitUsage = 2,
+  kExitNoKey = 3,
+  kExitIntegrity = 4,
+};
+
+// Fail prints "dumpcrypt <command>: <message>" to stderr and returns the
+// exit code for `status`: 4 for DATA_LOSS, `key_phase` ? 3 : 1 otherwise.
+int Fail(const std::string& command, const absl::Status& status,
+         bool key_phase = false);
+
+// KeySourceFlags are the flags that name where keys come from.
+struct KeySourceFlags {
+  std::string keystore;
+
+  // Add registers the flags on `cmd`; `required` makes one source mandatory.
+  void Add(CLI::App* cmd, bool required = true);
+  // MakeResolver opens the named source. FAILED_PRECONDITION if none given.
+  absl::StatusOr<std::unique_ptr<KeyResolver>> MakeResolver() const;
+};
+
+// OpenEnvelope opens `path` with keys from the source `keys` names. On
+// failure it reports and sets *exit_code (1 unreadable or not an envelope,
+// 3 no key source or key, 4 damaged) and returns null.
+std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
+                                             const std::string& path,
+                                             const KeySourceFlags& keys,
+                                             int* exit_code);
+
+// Progress draws "label  42%  1.2 GiB / 2.9 GiB  850 MB/s" on stderr when it
+// is a terminal and the job is over 4 MiB (or of unknown size).
+class Progress {
+ public:
+  Progress(std::string label, uint64_t total);
+  ~Progress();
+  void Update(uint64_t done);
+
+ private:
+  const std::string label_;
+  const uint64_t total_;
+  const bool tty_;
+  const absl::Time start_;
+  absl::Time last_;
+  bool drawn_ = false;
+};
+
+// CleanupOnSignal removes `path` if SIGINT, SIGTERM or SIGHUP arrives while
+// it lives, then lets the signal take its usual effect.
+class CleanupOnSignal {
+ public:
+  explicit CleanupOnSignal(const std::string& path);
+  ~CleanupOnSignal();
+};
+
+// HumanBytes formats a size as "12.3 MiB" (exact bytes under 1 KiB).
+std::string HumanBytes(uint64_t bytes);
+// Rfc3339 formats Unix seconds as "2026-11-28T17:40:00Z".
+std::string Rfc3339(int64_t unix_seconds);
+
+}  // namespace dumpcrypt::cli
+
+#endif  // DUMPCRYPT_TOOLS_CLI_UTIL_H_

@@ -1,0 +1,143 @@
+// dumpcrypt extract | verify: decrypt a whole envelope, or check it.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/file_io.h"
+#include "crypto/status_macros.h"
+#include "tools/cli_util.h"
+#include "tools/commands.h"
+
+namespace dumpcrypt::cli {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+struct Flags {
+  KeySourceFlags keys;
+  std::string file, output;
+  bool force = false;
+};
+
+int RunExtract(const Flags& f) {
+  const std::string cmd = "extract";
+  int exit_code = kExitOk;
+  auto reader = OpenEnvelope(cmd, f.file, f.keys, &exit_code);
+  if (reader == nullptr) return exit_code;
+
+  std::optional<AtomicFile> out;
+  std::optional<CleanupOnSignal> cleanup;
+  int out_fd = STDOUT_FILENO;
+  if (f.output != "-") {
+    auto file = AtomicFile::Create(f.output, f.force);
+    if (!file.ok()) return Fail(cmd, file.status());
+    out.emplace(std::move(file).value());
+    cleanup.emplace(out->temp_path());
+    out_fd = out->fd();
+  }
+  Progress progress("extracting", reader->size());
+  std::vector<uint8_t> buf(kChunk);
+  for (uint64_t pos = 0; pos < reader->size();) {
+    auto got = reader->ReadAt(pos, absl::MakeSpan(buf));
+    if (!got.ok()) return Fail(cmd, Prefix(got.status(), f.file));
+    absl::Status status =
+        WriteFull(out_fd, absl::MakeConstSpan(buf.data(), *got));
+    if (!status.ok()) return Fail(cmd, Prefix(status, f.output));
+    pos += *got;
+    progress.Update(pos);
+  }
+  if (out.has_value()) {
+    absl::Status status = out->Commit();
+    if (!status.ok()) return Fail(cmd, status);
+  }
+  return kExitOk;
+}
+
+int RunVerify(const Flags& f) {
+  const std::string cmd = "verify";
+  int exit_code = kExitOk;
+  auto reader = OpenEnvelope(cmd, f.file, f.keys, &exit_code);
+  if (reader == nullptr) return exit_code;
+  const EnvelopeHeader& h = reader->header();
+  Progress progress("verifying", reader->size());
+  std::vector<uint8_t> buf(kChunk);
+  uint64_t bad = 0;
+  for (uint64_t pos = 0; pos < reader->size();) {
+    auto got = reader->ReadAt(pos, absl::MakeSpan(buf));
+    if (got.ok()) {
+      pos += *got;
+      progress.Update(pos);
+      continue;
+    }
+    if (got.status().code() != absl::StatusCode::kDataLoss) {
+      return Fail(cmd, Prefix(got.status(), f.file));
+    }
+    // Find every bad sector of this chunk, one sector at a time.
+    const uint64_t end = std::min<uint64_t>(pos + kChunk, reader->size());
+    uint64_t at = pos;
+    while (at < end) {
+      const uint64_t in_data = at < h.prefix_length ? 0 : at - h.prefix_length;
+      const uint64_t next =
+          at < h.prefix_length
+              ? h.prefix_length
+              : h.prefix_length + (in_data / h.sector_size + 1) * h.sector_size;
+      const size_t len = static_cast<size_t>(std::min(next, end) - at);
+      auto one = reader->ReadAt(at, absl::MakeSpan(buf.data(), len));
+      if (!one.ok()) {
+        ++bad;
+        if (bad <= 20)
+          std::fprintf(stderr, "%s: %s\n", f.file.c_str(),
+                       std::string(one.status().message()).c_str());
+      }
+      at += len;
+    }
+    pos = end;
+  }
+  if (bad > 0) {
+    std::fprintf(stderr, "%s: FAILED: %llu of %llu sectors damaged%s\n",
+                 f.file.c_str(), static_cast<unsigned long long>(bad),
+                 static_cast<unsigned long long>(h.SectorCount()),
+                 bad > 20 ? " (first 20 listed)" : "");
+    return kExitIntegrity;
+  }
+  if (h.integrity) {
+    std::printf("%s: OK: header and all %llu sector tags verified\n",
+                f.file.c_str(),
+                static_cast<unsigned long long>(h.SectorCount()));
+  } else {
+    std::printf(
+        "%s: header verified; sealed without integrity tags, so sector "
+        "contents cannot be checked\n",
+        f.file.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddExtractCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<Flags>();
+  CLI::App* c = app.add_subcommand(
+      "extract",
+      "decrypt a whole envelope to OUTPUT (mode 0600; appears only when "
+      "complete and verified) or to - for stdout");
+  f->keys.Add(c);
+  c->add_flag("--force", f->force, "replace OUTPUT if it exists");
+  c->add_option("FILE", f->file, "envelope")->required();
+  c->add_option("OUTPUT", f->output, "plaintext file, or -")->required();
+  c->callback([f, exit_code] { *exit_code = RunExtract(*f); });
+}
+
+void AddVerifyCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<Flags>();
+  CLI::App* c = app.add_subcommand(
+      "verify",
+      "read every sector and check every tag; exit 4 and list the "
+      "damaged sectors if any");
+  f->keys.Add(c);
+  c->add_option("FILE", f->file, "envelope")->required();
+  c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
+}
+
+}  // namespace dumpcrypt::cli
