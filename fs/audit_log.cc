@@ -1,0 +1,31 @@
+#include "fs/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace dumpcrypt {
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
+    const std::string& path) {
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus(errno, "open audit log " + path);
+  return std::unique_ptr<AuditLog>(new AuditLog(UniqueFd(fd)));
+}
+
+void AuditLog::Write(absl::string_view event, nlohmann::json fields) {
+  nlohmann::json line = {
+      {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                                absl::UTCTimeZone())},
+      {"event", std::string(event)}};
+  line.update(fields);
+  std::string text =
+      line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  (void)!::write(fd_.get(), text.data(), text.size());
+}
+
+}  // namespace dumpcrypt

@@ -1,0 +1,348 @@
+#include "fs/dump_tree.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/status_macros.h"
+#include "fs/open_file.h"
+#include "kms/envelope_opener.h"
+
+namespace dumpcrypt {
+namespace {
+
+constexpr char kXattrPrefix[] = "user.dumpcrypt.";
+constexpr const char* kXattrNames[] = {
+    "key_id", "provider", "type",        "world",     "created",   "host",
+    "vm",     "vm_uuid",  "sector_size", "integrity", "key_status"};
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd) {
+  const std::string proc = absl::StrCat("/proc/self/fd/", path_fd);
+  int fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "open");
+  return UniqueFd(fd);
+}
+
+absl::StatusOr<std::unique_ptr<DumpTree>> DumpTree::Create(TreeOptions options,
+                                                           KeyCache* keys,
+                                                           AuditLog* audit) {
+  int fd = ::open(options.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "source folder " + options.source);
+  UniqueFd root_fd(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return ErrnoStatus(errno, "stat " + options.source);
+  std::unique_ptr<DumpTree> tree(new DumpTree(std::move(options), keys, audit));
+  auto root = std::make_shared<Inode>();
+  root->ino = kRootIno;
+  root->src_dev = st.st_dev;
+  root->src_ino = st.st_ino;
+  root->fd = std::move(root_fd);
+  root->kind = Kind::kDir;
+  root->path = ".";
+  {
+    absl::MutexLock inode_lock(&root->mu);
+    root->nlookup = 1;  // the kernel never forgets the root
+  }
+  absl::MutexLock lock(&tree->mu_);
+  tree->by_source_[{st.st_dev, st.st_ino}] = kRootIno;
+  tree->inodes_[kRootIno] = std::move(root);
+  return tree;
+}
+
+DumpTree::~DumpTree() = default;
+
+std::shared_ptr<DumpTree::Inode> DumpTree::Get(uint64_t ino) const {
+  absl::MutexLock lock(&mu_);
+  auto it = inodes_.find(ino);
+  return it == inodes_.end() ? nullptr : it->second;
+}
+
+size_t DumpTree::InodeCount() const {
+  absl::MutexLock lock(&mu_);
+  return inodes_.size();
+}
+
+bool DumpTree::IsEnvelopeAt(int dir_fd, const std::string& name) const {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    return false;
+  }
+  int fd = ::openat(dir_fd, name.c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  UniqueFd owned(fd);
+  uint8_t magic[kEnvelopeMagic.size()];
+  auto got = PreadFull(fd, absl::MakeSpan(magic), 0);
+  return got.ok() && HasEnvelopeMagic(absl::MakeConstSpan(magic, *got));
+}
+
+// SourceName maps a name shown in the mount to the entry of the source
+// folder it stands for: "x" is "x.dce" when that is an envelope and no "x"
+// exists; an envelope "x.dce" shown as "x" is not found under its own name.
+absl::StatusOr<std::string> DumpTree::SourceName(
+    const Inode& dir, const std::string& name) const {
+  if (name.empty() || name == "." || name == ".." ||
+      name.find('/') != std::string::npos) {
+    return absl::NotFoundError(name);
+  }
+  auto exists = [&](const std::string& n) {
+    struct stat st;
+    return ::fstatat(dir.fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  };
+  const std::string& suffix = options_.suffix;
+  if (!suffix.empty()) {
+    if (!exists(name) && IsEnvelopeAt(dir.fd.get(), name + suffix))
+      return name + suffix;
+    if (name.size() > suffix.size() && absl::EndsWith(name, suffix)) {
+      const std::string stripped = name.substr(0, name.size() - suffix.size());
+      if (!exists(stripped) && IsEnvelopeAt(dir.fd.get(), name)) {
+        return absl::NotFoundError(name);
+      }
+    }
+  }
+  if (!exists(name)) return absl::NotFoundError(name);
+  return name;
+}
+
+absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
+    UniqueFd fd, const struct stat& st, std::string path) {
+  auto inode = std::make_shared<Inode>();
+  inode->src_dev = st.st_dev;
+  inode->src_ino = st.st_ino;
+  inode->path = std::move(path);
+  if (S_ISDIR(st.st_mode)) {
+    inode->kind = Kind::kDir;
+  } else if (S_ISLNK(st.st_mode)) {
+    inode->kind = Kind::kSymlink;
+  } else if (S_ISREG(st.st_mode)) {
+    inode->kind = Kind::kFile;
+    DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(fd.get()));
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(reader.get());
+    if (header.ok()) {
+      inode->kind = Kind::kEnvelope;
+      inode->header =
+          std::make_shared<const EnvelopeHeader>(std::move(header).value());
+    } else if (!absl::IsFailedPrecondition(header.status())) {
+      inode->kind = Kind::kBrokenEnvelope;
+      inode->broken = std::string(header.status().message());
+    }
+  }
+  inode->fd = std::move(fd);
+  return inode;
+}
+
+absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
+                                                 const std::string& name) {
+  std::shared_ptr<Inode> parent = Get(parent_ino);
+  if (parent == nullptr || parent->kind != Kind::kDir)
+    return absl::NotFoundError(name);
+  DC_ASSIGN_OR_RETURN(std::string source_name, SourceName(*parent, name));
+  int fd = ::openat(parent->fd.get(), source_name.c_str(),
+                    O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, name);
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    return ErrnoStatus(errno, name);
+  }
+  // The count goes up under mu_, so a concurrent Forget cannot drop the
+  // inode between finding and counting it.
+  auto find_and_count =
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> std::shared_ptr<Inode> {
+    auto it = by_source_.find({st.st_dev, st.st_ino});
+    if (it == by_source_.end()) return nullptr;
+    std::shared_ptr<Inode> found = inodes_.at(it->second);
+    absl::MutexLock inode_lock(&found->mu);
+    ++found->nlookup;
+    return found;
+  };
+  std::shared_ptr<Inode> inode;
+  {
+    absl::MutexLock lock(&mu_);
+    inode = find_and_count();
+  }
+  if (inode == nullptr) {
+    const std::string path = parent->ino == kRootIno
+                                 ? source_name
+                                 : absl::StrCat(parent->path, "/", source_name);
+    DC_ASSIGN_OR_RETURN(std::shared_ptr<Inode> made,
+                        MakeInode(std::move(owned), st, path));
+    absl::MutexLock lock(&mu_);
+    inode = find_and_count();  // a concurrent lookup may have won
+    if (inode == nullptr) {
+      made->ino = next_ino_++;
+      by_source_[{st.st_dev, st.st_ino}] = made->ino;
+      inodes_[made->ino] = made;
+      inode = std::move(made);
+      absl::MutexLock inode_lock(&inode->mu);
+      ++inode->nlookup;
+    }
+  }
+  return Entry{inode->ino, Attr(*inode)};
+}
+
+void DumpTree::Forget(uint64_t ino, uint64_t count) {
+  absl::MutexLock lock(&mu_);
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end() || ino == kRootIno) return;
+  Inode& inode = *it->second;
+  absl::MutexLock inode_lock(&inode.mu);
+  inode.nlookup -= std::min(count, inode.nlookup);
+  if (inode.nlookup == 0) {
+    by_source_.erase({inode.src_dev, inode.src_ino});
+    inodes_.erase(it);
+  }
+}
+
+struct stat DumpTree::Attr(const Inode& inode) const {
+  struct stat st = {};
+  if (::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) !=
+      0) {
+    st.st_mode = S_IFREG;
+  }
+  st.st_ino = inode.ino;
+  if (!S_ISLNK(st.st_mode)) st.st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
+  if (inode.kind == Kind::kEnvelope) {
+    st.st_size = static_cast<off_t>(inode.header->DecryptedSize());
+    st.st_blocks = (st.st_size + 511) / 512;
+  } else if (inode.kind == Kind::kBrokenEnvelope) {
+    st.st_size = 0;
+    st.st_blocks = 0;
+  }
+  return st;
+}
+
+absl::StatusOr<struct stat> DumpTree::GetAttr(uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  return Attr(*inode);
+}
+
+absl::StatusOr<std::string> DumpTree::ReadLink(uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr || inode->kind != Kind::kSymlink) {
+    return absl::InvalidArgumentError("not a symlink");
+  }
+  char target[PATH_MAX];
+  ssize_t n = ::readlinkat(inode->fd.get(), "", target, sizeof(target));
+  if (n < 0) return ErrnoStatus(errno, "readlink");
+  return std::string(target, static_cast<size_t>(n));
+}
+
+absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
+    uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr || inode->kind != Kind::kDir)
+    return absl::NotFoundError("not a folder");
+  int fd = ::openat(inode->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "open folder " + inode->path);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return ErrnoStatus(errno, "open folder " + inode->path);
+  }
+  std::map<std::string, std::pair<mode_t, ino_t>> names;
+  while (struct dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    names[name] = {static_cast<mode_t>(DTTOIF(e->d_type)),
+                   e->d_ino ? e->d_ino : 1};
+  }
+  std::vector<DirEntry> out = {{".", S_IFDIR, 1}, {"..", S_IFDIR, 1}};
+  const std::string& suffix = options_.suffix;
+  for (const auto& [name, type_ino] : names) {
+    std::string shown = name;
+    if (!suffix.empty() && name.size() > suffix.size() &&
+        absl::EndsWith(name, suffix)) {
+      std::string stripped = name.substr(0, name.size() - suffix.size());
+      if (!names.count(stripped) && IsEnvelopeAt(::dirfd(dir), name))
+        shown = std::move(stripped);
+    }
+    out.push_back({std::move(shown), type_ino.first, type_ino.second});
+  }
+  ::closedir(dir);
+  return out;
+}
+
+absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
+                                               const std::string& name) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  if (inode->kind != Kind::kEnvelope || !absl::StartsWith(name, kXattrPrefix)) {
+    return absl::FailedPreconditionError(name);
+  }
+  const EnvelopeHeader& h = *inode->header;
+  const DumpMetadata& m = h.metadata;
+  const std::string key = name.substr(sizeof(kXattrPrefix) - 1);
+  if (key == "key_id") return h.primary_key().key_id;
+  if (key == "provider") return h.primary_key().provider;
+  if (key == "type") return std::string(DumpTypeName(m.type));
+  if (key == "world") return m.world;
+  if (key == "created") {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                            absl::FromUnixSeconds(m.created_unix),
+                            absl::UTCTimeZone());
+  }
+  if (key == "host") return m.host;
+  if (key == "vm") return m.vm_name;
+  if (key == "vm_uuid") return m.vm_uuid;
+  if (key == "sector_size") return absl::StrCat(h.sector_size);
+  if (key == "integrity") return std::string(h.integrity ? "aes-gmac" : "none");
+  if (key == "key_status") {
+    {
+      absl::MutexLock lock(&inode->mu);
+      if (!inode->key_error.empty())
+        return absl::StrCat("missing: ", inode->key_error);
+    }
+    return keys_->Status(h.primary_key());
+  }
+  return absl::FailedPreconditionError(name);
+}
+
+absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  std::vector<std::string> names;
+  if (inode->kind == Kind::kEnvelope) {
+    for (const char* n : kXattrNames)
+      names.push_back(absl::StrCat(kXattrPrefix, n));
+  }
+  return names;
+}
+
+absl::StatusOr<struct statvfs> DumpTree::StatFs() {
+  std::shared_ptr<Inode> root = Get(kRootIno);
+  int fd = ::openat(root->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "statfs");
+  UniqueFd owned(fd);
+  struct statvfs st;
+  if (::fstatvfs(fd, &st) != 0) return ErrnoStatus(errno, "statfs");
+  return st;
+}
+
+void DumpTree::Audit(absl::string_view event, const Inode& inode,
+                     const Caller* caller, const absl::Status& status) const {
+  if (audit_ == nullptr) return;
+  nlohmann::json fields = {{"path", inode.path}};
+  if (inode.header != nullptr) {
+    fields["key_id"] = inode.header->primary_key().key_id;
+    fields["provider"] = inode.header->primary_key().provider;
+  }
+  if (caller != nullptr) {
+    fields["uid"] = caller->uid;
+    fields["pid"] = caller->pid;
+  }
+  if (!status.ok()) fields["cause"] = std::string(status.message());
+  audit_->Write(event, std::move(fields));
+}
+
+}  // namespace dumpcrypt

@@ -1,0 +1,136 @@
+// DumpTree: the FUSE-free core of dumpcryptfs. It shows a source folder
+// read-only, each envelope decrypted under its name without the suffix.
+// Looking up, listing and stat-ing read only cleartext headers and never
+// ask for a key; keys are resolved when a file is opened (open_file.h).
+#ifndef DUMPCRYPT_FS_DUMP_TREE_H_
+#define DUMPCRYPT_FS_DUMP_TREE_H_
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "crypto/envelope_format.h"
+#include "crypto/file_io.h"
+#include "fs/audit_log.h"
+#include "kms/key_cache.h"
+
+namespace dumpcrypt {
+
+class OpenFile;
+
+// ReopenReadOnly opens the object behind an O_PATH descriptor for reading
+// (through /proc/self/fd), with O_NOATIME where permitted.
+absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd);
+
+struct TreeOptions {
+  std::string source;           // the folder shown
+  std::string suffix = ".dce";  // stripped from envelope names
+};
+
+// Caller identifies who asked, for the audit log.
+struct Caller {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int32_t pid = 0;
+};
+
+// Status codes of every method: NOT_FOUND no such entry; UNAUTHENTICATED no
+// usable key (open only); DATA_LOSS damaged envelope or failed integrity
+// check; FAILED_PRECONDITION no such attribute; OUT_OF_RANGE value too large.
+// All methods are thread-safe. Lock order: DumpTree::mu_, then Inode::mu_.
+class DumpTree {
+ public:
+  static constexpr uint64_t kRootIno = 1;
+
+  // Create opens `options.source`, which must be a folder. `keys` must
+  // outlive the tree; `audit` may be null.
+  static absl::StatusOr<std::unique_ptr<DumpTree>> Create(TreeOptions options,
+                                                          KeyCache* keys,
+                                                          AuditLog* audit);
+  ~DumpTree();
+
+  struct Entry {
+    uint64_t ino;
+    struct stat attr;
+  };
+  // Lookup finds `name` in folder `parent` and counts one lookup of it.
+  absl::StatusOr<Entry> Lookup(uint64_t parent, const std::string& name);
+  // Forget drops `count` lookups; the inode goes when none are left.
+  void Forget(uint64_t ino, uint64_t count);
+  absl::StatusOr<struct stat> GetAttr(uint64_t ino);
+  absl::StatusOr<std::string> ReadLink(uint64_t ino);
+
+  struct DirEntry {
+    std::string name;
+    mode_t type;  // S_IFDIR, S_IFREG, ...
+    ino_t ino;    // the source's inode number; never 0 (readdir skips 0)
+  };
+  // ReadDir lists folder `ino` as the mount shows it, "." and ".." first.
+  absl::StatusOr<std::vector<DirEntry>> ReadDir(uint64_t ino);
+
+  // Open opens file `ino` for reading; for an envelope this resolves its key.
+  absl::StatusOr<std::unique_ptr<OpenFile>> Open(uint64_t ino,
+                                                 const Caller& caller);
+
+  // GetXattr and ListXattr serve the read-only user.dumpcrypt.* attributes
+  // of envelopes.
+  absl::StatusOr<std::string> GetXattr(uint64_t ino, const std::string& name);
+  absl::StatusOr<std::vector<std::string>> ListXattr(uint64_t ino);
+
+  // StatFs describes the source's file system.
+  absl::StatusOr<struct statvfs> StatFs();
+
+  // InodeCount is the number of inodes held, the root included.
+  size_t InodeCount() const;
+
+ private:
+  enum class Kind { kDir, kEnvelope, kBrokenEnvelope, kFile, kSymlink, kOther };
+  struct Inode {
+    uint64_t ino = 0;
+    dev_t src_dev = 0;
+    ino_t src_ino = 0;
+    UniqueFd fd;  // O_PATH to the source object
+    Kind kind = Kind::kOther;
+    std::string path;  // relative to the source, for messages
+    std::shared_ptr<const EnvelopeHeader> header;  // envelopes
+    std::string broken;                            // why a broken envelope is
+    absl::Mutex mu;
+    uint64_t nlookup ABSL_GUARDED_BY(mu) = 0;
+    std::string key_error ABSL_GUARDED_BY(mu);  // last failure to open
+  };
+  friend class OpenFile;
+
+  DumpTree(TreeOptions options, KeyCache* keys, AuditLog* audit)
+      : options_(std::move(options)), keys_(keys), audit_(audit) {}
+  std::shared_ptr<Inode> Get(uint64_t ino) const;
+  absl::StatusOr<std::string> SourceName(const Inode& dir,
+                                         const std::string& name) const;
+  bool IsEnvelopeAt(int dir_fd, const std::string& name) const;
+  absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,
+                                                   const struct stat& st,
+                                                   std::string path);
+  struct stat Attr(const Inode& inode) const;
+  void Audit(absl::string_view event, const Inode& inode, const Caller* caller,
+             const absl::Status& status) const;
+
+  const TreeOptions options_;
+  KeyCache* const keys_;
+  AuditLog* const audit_;
+  mutable absl::Mutex mu_;
+  std::map<uint64_t, std::shared_ptr<Inode>> inodes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<dev_t, ino_t>, uint64_t> by_source_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ino_ ABSL_GUARDED_BY(mu_) = kRootIno + 1;
+};
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_FS_DUMP_TREE_H_

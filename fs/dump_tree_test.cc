@@ -1,0 +1,243 @@
+#include "fs/dump_tree.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "fs/errno_map.h"
+#include "fs/open_file.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kms/local_keystore.h"
+#include "tests/testutil.h"
+
+namespace dumpcrypt {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::RandomBytes;
+using testing::SealBuffer;
+using testing::TempDir;
+using ::testing::UnorderedElementsAre;
+
+// Counts calls, so tests can show which operations need a key.
+class CountingResolver : public KeyResolver {
+ public:
+  explicit CountingResolver(std::unique_ptr<KeyResolver> inner)
+      : inner_(std::move(inner)) {}
+  absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) override {
+    ++calls;
+    return inner_->Resolve(ref);
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+  std::atomic<int> calls{0};
+
+ private:
+  std::unique_ptr<KeyResolver> inner_;
+};
+
+class DumpTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(mkdir(src_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((src_ + "/nested").c_str(), 0755), 0);
+    auto store = LocalKeyStore::OpenOrCreate(dir_.File("ks"));
+    ASSERT_OK(store.status());
+    ASSERT_OK((*store)->Add("k1", kek_));
+    auto counting =
+        std::make_unique<CountingResolver>(std::move(store).value());
+    resolver_ = counting.get();
+    keys_ =
+        std::make_unique<KeyCache>(std::move(counting), KeyCache::Options());
+
+    core_ = RandomBytes(100000, 1);
+    SealOptions prefixed;
+    prefixed.prefix_bytes = 4096;
+    ASSERT_OK(
+        SealBuffer(src_ + "/core.dce", core_, prefixed, kek_, {"local", "k1"}));
+    ASSERT_OK(SealBuffer(src_ + "/nested/deep.dce", core_, SealOptions(), kek_,
+                         {"local", "k1"}));
+    // An envelope whose stripped name is taken keeps its own name.
+    ASSERT_OK(SealBuffer(src_ + "/dup.dce", core_, SealOptions(), kek_,
+                         {"local", "k1"}));
+    testing::WriteFileOrDie(src_ + "/dup", std::vector<uint8_t>{'p'});
+    // An envelope without the suffix is decrypted under its own name.
+    ASSERT_OK(SealBuffer(src_ + "/vmkernel-zdump.1", core_, SealOptions(), kek_,
+                         {"local", "k1"}));
+    // A plain file with the suffix stays as it is.
+    testing::WriteFileOrDie(src_ + "/notes.dce",
+                            std::vector<uint8_t>{'h', 'i'});
+    ASSERT_OK(SealBuffer(src_ + "/nokey.dce", core_, SealOptions(),
+                         SecretBytes::CopyOf(RandomBytes(32, 5)),
+                         {"kms-b", "k-absent"}));
+    ASSERT_EQ(symlink("core", (src_ + "/latest").c_str()), 0);
+    auto tree = DumpTree::Create({src_, ".dce"}, keys_.get(), nullptr);
+    ASSERT_OK(tree.status());
+    tree_ = std::move(tree).value();
+  }
+
+  uint64_t LookupPath(const std::string& path) {
+    uint64_t ino = DumpTree::kRootIno;
+    size_t start = 0;
+    while (start < path.size()) {
+      size_t end = path.find('/', start);
+      if (end == std::string::npos) end = path.size();
+      auto entry = tree_->Lookup(ino, path.substr(start, end - start));
+      if (!entry.ok()) return 0;
+      ino = entry->ino;
+      start = end + 1;
+    }
+    return ino;
+  }
+
+  std::vector<uint8_t> ReadAllOf(uint64_t ino) {
+    auto file = tree_->Open(ino, Caller{});
+    EXPECT_TRUE(file.ok()) << file.status();
+    if (!file.ok()) return {};
+    std::vector<uint8_t> out(tree_->GetAttr(ino)->st_size);
+    auto got = (*file)->Read(0, absl::MakeSpan(out));
+    EXPECT_TRUE(got.ok()) << got.status();
+    return out;
+  }
+
+  TempDir dir_;
+  const std::string src_ = dir_.File("src");
+  SecretBytes kek_ = SecretBytes::CopyOf(RandomBytes(32, 2));
+  CountingResolver* resolver_ = nullptr;
+  std::unique_ptr<KeyCache> keys_;
+  std::unique_ptr<DumpTree> tree_;
+  std::vector<uint8_t> core_;
+};
+
+TEST_F(DumpTreeTest, ShowsEnvelopesUnderStrippedNames) {
+  ASSERT_OK_AND_ASSIGN(auto entries, tree_->ReadDir(DumpTree::kRootIno));
+  std::vector<std::string> names;
+  for (const auto& e : entries) {
+    EXPECT_NE(e.ino, 0u) << e.name;
+    names.push_back(e.name);
+  }
+  EXPECT_THAT(names, UnorderedElementsAre(".", "..", "core", "dup", "dup.dce",
+                                          "latest", "nested", "nokey",
+                                          "notes.dce", "vmkernel-zdump.1"));
+  EXPECT_NE(LookupPath("core"), 0u);
+  EXPECT_EQ(LookupPath("core.dce"), 0u);  // shown as "core" only
+  EXPECT_NE(LookupPath("dup.dce"), 0u);
+  EXPECT_EQ(tree_->GetAttr(LookupPath("dup"))->st_size, 1);
+  EXPECT_NE(LookupPath("nested/deep"), 0u);
+  EXPECT_EQ(LookupPath("missing"), 0u);
+  EXPECT_EQ(tree_->Lookup(DumpTree::kRootIno, "..").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(DumpTreeTest, AttributesNeedNoKey) {
+  const uint64_t core = LookupPath("core");
+  ASSERT_OK_AND_ASSIGN(struct stat st, tree_->GetAttr(core));
+  EXPECT_EQ(st.st_size, 100000);  // the first 4096 in clear, the rest sealed
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0222, 0u);
+  EXPECT_EQ(tree_->GetAttr(LookupPath("vmkernel-zdump.1"))->st_size, 100000);
+  EXPECT_EQ(tree_->GetAttr(LookupPath("notes.dce"))->st_size, 2);
+  EXPECT_EQ(tree_->GetAttr(DumpTree::kRootIno)->st_mode & 0222, 0u);
+  ASSERT_OK_AND_ASSIGN(std::string target,
+                       tree_->ReadLink(LookupPath("latest")));
+  EXPECT_EQ(target, "core");
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.key_id"), "k1");
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.provider"), "local");
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.sector_size"), "4096");
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.integrity"), "aes-gmac");
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.key_status"), "untried");
+  EXPECT_EQ(tree_->ListXattr(core)->size(), 11u);
+  EXPECT_TRUE(tree_->ListXattr(LookupPath("notes.dce"))->empty());
+  EXPECT_EQ(tree_->GetXattr(core, "user.other").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(resolver_->calls.load(), 0);
+}
+
+TEST_F(DumpTreeTest, OpenResolvesTheKeyOnceAndReads) {
+  std::vector<uint8_t> expected(4096, 0);
+  EXPECT_TRUE(ReadAllOf(LookupPath("core")) == core_);
+  EXPECT_TRUE(ReadAllOf(LookupPath("nested/deep")) == core_);
+  EXPECT_TRUE(ReadAllOf(LookupPath("dup.dce")) == core_);
+  EXPECT_EQ(resolver_->calls.load(), 1);
+  EXPECT_EQ(*tree_->GetXattr(LookupPath("core"), "user.dumpcrypt.key_status"),
+            "available");
+  std::vector<uint8_t> notes = ReadAllOf(LookupPath("notes.dce"));
+  EXPECT_EQ(std::string(notes.begin(), notes.end()), "hi");
+}
+
+TEST_F(DumpTreeTest, MissingKeyIsUnauthenticatedAndOthersStillOpen) {
+  const uint64_t nokey = LookupPath("nokey");
+  auto file = tree_->Open(nokey, Caller{});
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ErrnoFromStatus(file.status()), ENOKEY);
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr("nokey.dce"));
+  EXPECT_THAT(std::string(file.status().message()),
+              HasSubstr("keyID 'k-absent' (provider 'kms-b')"));
+  EXPECT_THAT(*tree_->GetXattr(nokey, "user.dumpcrypt.key_status"),
+              HasSubstr("missing: "));
+  EXPECT_TRUE(ReadAllOf(LookupPath("core")) == core_);
+}
+
+TEST_F(DumpTreeTest, TamperedSectorFailsOnlyItsRange) {
+  {
+    int fd = open((src_ + "/nested/deep.dce").c_str(), O_RDWR);
+    uint8_t b = 0;
+    ASSERT_EQ(pread(fd, &b, 1, 4096 + 3 * (4096 + 16) + 7), 1);
+    b ^= 1;
+    ASSERT_EQ(pwrite(fd, &b, 1, 4096 + 3 * (4096 + 16) + 7), 1);
+    close(fd);
+  }
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       tree_->Open(LookupPath("nested/deep"), Caller{}));
+  std::vector<uint8_t> buf(4096);
+  auto bad = file->Read(3 * 4096 + 100, absl::MakeSpan(buf.data(), 10));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ErrnoFromStatus(bad.status()), EIO);
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("nested/deep.dce"));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("sector 3 "));
+  ASSERT_OK_AND_ASSIGN(size_t got, file->Read(4 * 4096, absl::MakeSpan(buf)));
+  EXPECT_EQ(got, 4096u);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), core_.begin() + 4 * 4096));
+}
+
+TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeAndFailsToOpen) {
+  std::vector<uint8_t> broken(kEnvelopeMagic.begin(), kEnvelopeMagic.end());
+  broken.resize(200, 0xee);
+  testing::WriteFileOrDie(src_ + "/broken.dce", broken);
+  const uint64_t ino = LookupPath("broken");
+  ASSERT_NE(ino, 0u);
+  EXPECT_EQ(tree_->GetAttr(ino)->st_size, 0);
+  EXPECT_EQ(tree_->Open(ino, Caller{}).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(DumpTreeTest, ForgetReleasesInodes) {
+  const size_t before = tree_->InodeCount();
+  const uint64_t a = LookupPath("core");
+  EXPECT_EQ(LookupPath("core"), a);  // the same source object, the same inode
+  EXPECT_EQ(tree_->InodeCount(), before + 1);
+  tree_->Forget(a, 1);
+  EXPECT_EQ(tree_->InodeCount(), before + 1);
+  tree_->Forget(a, 1);
+  EXPECT_EQ(tree_->InodeCount(), before);
+  EXPECT_EQ(tree_->GetAttr(a).status().code(), absl::StatusCode::kNotFound);
+  tree_->Forget(DumpTree::kRootIno, 100);
+  EXPECT_OK(tree_->GetAttr(DumpTree::kRootIno).status());
+}
+
+TEST(ErrnoMapTest, OneTable) {
+  EXPECT_EQ(ErrnoFromStatus(absl::OkStatus()), 0);
+  EXPECT_EQ(ErrnoFromStatus(absl::NotFoundError("")), ENOENT);
+  EXPECT_EQ(ErrnoFromStatus(absl::UnauthenticatedError("")), ENOKEY);
+  EXPECT_EQ(ErrnoFromStatus(absl::DataLossError("")), EIO);
+  EXPECT_EQ(ErrnoFromStatus(absl::PermissionDeniedError("")), EACCES);
+  EXPECT_EQ(ErrnoFromStatus(absl::FailedPreconditionError("")), ENODATA);
+  EXPECT_EQ(ErrnoFromStatus(absl::InternalError("")), EIO);
+}
+
+}  // namespace
+}  // namespace dumpcrypt

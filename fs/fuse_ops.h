@@ -1,0 +1,36 @@
+// The libfuse low-level adapter of dumpcryptfs: each op decodes its
+// arguments, calls DumpTree or OpenFile, maps the Status with
+// ErrnoFromStatus and replies. Nothing else here knows the file system.
+#ifndef DUMPCRYPT_FS_FUSE_OPS_H_
+#define DUMPCRYPT_FS_FUSE_OPS_H_
+
+#include <fuse_lowlevel.h>
+
+#include <functional>
+#include <string>
+
+#include "fs/dump_tree.h"
+
+namespace dumpcrypt {
+
+inline constexpr size_t kMaxFuseIo = 1 << 20;
+
+struct ServeOptions {
+  bool direct_io = false;  // no kernel page cache for decrypted data
+  double timeout = 1.0;  // seconds the kernel may cache entries and attributes
+  bool foreground = true;  // else daemonize after mounting
+  unsigned max_threads = 10;
+  std::function<void()> mounted;  // after the mount exists, before daemonizing
+  std::function<void()> daemonized;  // in the serving process, before the loop
+};
+
+// ServeFuse mounts `tree` at `mountpoint` with the libfuse options in
+// `args`, serves it with a multi-threaded loop until it is unmounted or
+// SIGINT, SIGTERM or SIGHUP arrives, then unmounts. Returns 0 after a clean
+// end, 1 if the session could not be created or mounted.
+int ServeFuse(DumpTree* tree, struct fuse_args* args,
+              const std::string& mountpoint, const ServeOptions& options);
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_FS_FUSE_OPS_H_

@@ -1,0 +1,46 @@
+// OpenFile: one open of a file of the mount (see DumpTree::Open).
+#ifndef DUMPCRYPT_FS_OPEN_FILE_H_
+#define DUMPCRYPT_FS_OPEN_FILE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crypto/envelope_reader.h"
+#include "crypto/file_io.h"
+#include "fs/dump_tree.h"
+
+namespace dumpcrypt {
+
+class OpenFile {
+ public:
+  // Read fills `out` from `offset` of the file as the mount shows it and
+  // returns the count, less than out.size() only at the end. For an
+  // envelope it decrypts only the sectors the range touches; a failed
+  // integrity check is DATA_LOSS, logged and audited with file and sector,
+  // and no byte of the range is to be used. Thread-safe; reads run in
+  // parallel. The DumpTree must outlive the OpenFile.
+  absl::StatusOr<size_t> Read(uint64_t offset, absl::Span<uint8_t> out) const;
+
+  const std::string& path() const;
+
+ private:
+  friend class DumpTree;
+  OpenFile(const DumpTree* tree, std::shared_ptr<DumpTree::Inode> inode,
+           UniqueFd fd, std::unique_ptr<EnvelopeReader> reader)
+      : tree_(tree),
+        inode_(std::move(inode)),
+        fd_(std::move(fd)),
+        reader_(std::move(reader)) {}
+
+  const DumpTree* const tree_;
+  const std::shared_ptr<DumpTree::Inode> inode_;
+  const UniqueFd fd_;                             // plain files
+  const std::unique_ptr<EnvelopeReader> reader_;  // envelopes
+};
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_FS_OPEN_FILE_H_

@@ -1,0 +1,254 @@
+// dumpcryptfs: a read-only FUSE mount showing a folder of encrypted dumps
+// decrypted. Usage: dumpcryptfs [-f] [-o OPTIONS] SOURCE MOUNTPOINT
+#include <fuse_lowlevel.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
+#include "fs/audit_log.h"
+#include "fs/dump_tree.h"
+#include "fs/fuse_ops.h"
+#include "fs/log.h"
+#include "kms/key_cache.h"
+#include "kms/local_keystore.h"
+
+namespace dumpcrypt {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: dumpcryptfs [-f] [-o OPTIONS] SOURCE MOUNTPOINT\n"
+    "\n"
+    "Shows the folder SOURCE read-only at MOUNTPOINT, each dumpcrypt envelope\n"
+    "decrypted under its name without the suffix. Listing and stat never need "
+    "a\n"
+    "key; a file's key is fetched by its keyID when the file is first opened, "
+    "and\n"
+    "reads decrypt only the sectors they touch. Nothing decrypted is written "
+    "to\n"
+    "disk. Unmount with: fusermount3 -u MOUNTPOINT (or SIGINT/SIGTERM).\n"
+    "\n"
+    "dumpcryptfs options:\n"
+    "    -o keystore=PATH       local key store to take keys from (required)\n"
+    "    -o allow_other         let other users in (needs user_allow_other for "
+    "non-root)\n"
+    "    -o direct_io           strict mode: no kernel page cache for "
+    "decrypted data\n"
+    "    -o audit_log=FILE      append a JSON line per event (mount, open, key "
+    "fetched,\n"
+    "                           key missing, integrity failure, unmount)\n"
+    "    -o idle=SECONDS        drop keys unused that long (fetched again when "
+    "needed)\n"
+    "    -o negative_ttl=SECONDS  retry a missing key after this long (default "
+    "10)\n"
+    "    -o suffix=SUFFIX       suffix stripped from envelope names (default "
+    ".dce)\n"
+    "    -f                     stay in the foreground\n"
+    "    -d                     debug output (implies -f)\n"
+    "    -h, --help             this help;  -V, --version  the version\n"
+    "\n"
+    "Errors: a missing or wrong key fails open() with ENOKEY; a sector that "
+    "fails\n"
+    "its integrity check fails that read with EIO; every write answers EROFS.\n"
+    "Also works from /etc/fstab:\n"
+    "    /var/crash  /mnt/dumps  fuse.dumpcryptfs  "
+    "keystore=/etc/dumpcrypt/keys  0 0\n";
+
+struct Config {
+  char* keystore = nullptr;
+  char* audit_log = nullptr;
+  char* suffix = nullptr;
+  int direct_io = 0;
+  unsigned idle = 0;
+  unsigned negative_ttl = 10;
+  char* source = nullptr;
+  int help = 0;
+  int version = 0;
+};
+
+enum { kKeyHelp, kKeyVersion, kKeyDiscard };
+
+const fuse_opt kOptions[] = {
+    {"keystore=%s", offsetof(Config, keystore), 0},
+    {"audit_log=%s", offsetof(Config, audit_log), 0},
+    {"suffix=%s", offsetof(Config, suffix), 0},
+    {"direct_io", offsetof(Config, direct_io), 1},
+    {"idle=%u", offsetof(Config, idle), 0},
+    {"negative_ttl=%u", offsetof(Config, negative_ttl), 0},
+    FUSE_OPT_KEY("-h", kKeyHelp),
+    FUSE_OPT_KEY("--help", kKeyHelp),
+    FUSE_OPT_KEY("-V", kKeyVersion),
+    FUSE_OPT_KEY("--version", kKeyVersion),
+    // The mount is read-only whatever mount(8) passes.
+    FUSE_OPT_KEY("ro", kKeyDiscard),
+    FUSE_OPT_KEY("rw", kKeyDiscard),
+    FUSE_OPT_END,
+};
+
+int OptProc(void* data, const char* arg, int key, fuse_args*) {
+  auto* config = static_cast<Config*>(data);
+  switch (key) {
+    case kKeyHelp:
+      config->help = 1;
+      return 0;
+    case kKeyVersion:
+      config->version = 1;
+      return 0;
+    case kKeyDiscard:
+      return 0;
+    case FUSE_OPT_KEY_NONOPT:
+      if (config->source == nullptr) {
+        config->source = strdup(arg);
+        return 0;
+      }
+      return 1;  // the mountpoint, for fuse_parse_cmdline
+    default:
+      return 1;
+  }
+}
+
+// Harden makes sure a crash of the decryptor writes no core holding
+// plaintext or keys, and keeps its memory out of swap where permitted.
+void Harden() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core = {0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  if (::mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
+    LogLine(
+        "warning: cannot lock memory (mlockall); keys are still locked where "
+        "the limit allows");
+  }
+}
+
+std::string EscapeOption(const std::string& value) {
+  return absl::StrReplaceAll(value, {{"\\", "\\\\"}, {",", "\\,"}});
+}
+
+int Run(int argc, char** argv) {
+  fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  Config config;
+  if (fuse_opt_parse(&args, &config, kOptions, OptProc) != 0) return 2;
+  if (config.help) {
+    std::printf("%s\nlibfuse options:\n", kUsage);
+    fuse_cmdline_help();
+    fuse_lowlevel_help();
+    return 0;
+  }
+  if (config.version) {
+    std::printf("dumpcryptfs %s (libfuse %s)\n", DUMPCRYPT_VERSION,
+                fuse_pkgversion());
+    return 0;
+  }
+  fuse_cmdline_opts cmdline = {};
+  if (fuse_parse_cmdline(&args, &cmdline) != 0) return 2;
+  if (config.source == nullptr || cmdline.mountpoint == nullptr) {
+    std::fprintf(stderr, "dumpcryptfs: need SOURCE and MOUNTPOINT\n%s", kUsage);
+    return 2;
+  }
+  if (config.keystore == nullptr) {
+    std::fprintf(stderr, "dumpcryptfs: no key source: give -o keystore=PATH\n");
+    return 2;
+  }
+  Harden();
+  char* real_source = ::realpath(config.source, nullptr);
+  if (real_source == nullptr) {
+    LogLine(absl::StrCat("source folder ", config.source, ": ",
+                         std::strerror(errno)));
+    return 1;
+  }
+  const std::string source = real_source;
+  free(real_source);
+  const std::string mountpoint = cmdline.mountpoint;
+
+  auto store = LocalKeyStore::Open(config.keystore);
+  if (!store.ok()) {
+    LogLine(store.status().message());
+    return 1;
+  }
+  std::unique_ptr<AuditLog> audit;
+  if (config.audit_log != nullptr) {
+    auto opened = AuditLog::Open(config.audit_log);
+    if (!opened.ok()) {
+      LogLine(opened.status().message());
+      return 1;
+    }
+    audit = std::move(opened).value();
+  }
+  KeyCache::Options cache_options;
+  cache_options.idle = absl::Seconds(config.idle);
+  cache_options.negative_ttl = absl::Seconds(config.negative_ttl);
+  KeyCache keys(std::move(store).value(), cache_options,
+                [&audit](const KeyRef& ref, const absl::Status& status) {
+                  if (audit != nullptr && status.ok()) {
+                    audit->Write("key_fetched", {{"key_id", ref.key_id},
+                                                 {"provider", ref.provider}});
+                  }
+                });
+  TreeOptions tree_options;
+  tree_options.source = source;
+  if (config.suffix != nullptr) tree_options.suffix = config.suffix;
+  auto tree = DumpTree::Create(tree_options, &keys, audit.get());
+  if (!tree.ok()) {
+    LogLine(tree.status().message());
+    return 1;
+  }
+
+  const std::string mount_options = absl::StrCat(
+      "-oro,default_permissions,subtype=dumpcryptfs,max_read=", kMaxFuseIo,
+      ",fsname=", EscapeOption(source));
+  fuse_opt_add_arg(&args, mount_options.c_str());
+
+  absl::Notification stop;
+  std::thread dropper;
+  ServeOptions serve;
+  serve.direct_io = config.direct_io != 0;
+  serve.foreground = cmdline.foreground != 0;
+  serve.mounted = [&] {
+    if (audit != nullptr) {
+      audit->Write("mount", {{"source", source},
+                             {"mountpoint", mountpoint},
+                             {"uid", ::getuid()},
+                             {"pid", ::getpid()}});
+    }
+  };
+  serve.daemonized = [&] {
+    if (!serve.foreground) LogToSyslog();
+    if (config.idle > 0) {
+      dropper = std::thread([&] {
+        const absl::Duration tick =
+            std::min(absl::Seconds(1), absl::Seconds(config.idle) / 4);
+        while (!stop.WaitForNotificationWithTimeout(tick)) keys.DropIdle();
+      });
+    }
+  };
+  const int rc = ServeFuse(tree->get(), &args, mountpoint, serve);
+  stop.Notify();
+  if (dropper.joinable()) dropper.join();
+  if (audit != nullptr)
+    audit->Write("unmount", {{"mountpoint", mountpoint}, {"pid", ::getpid()}});
+  tree->reset();
+  fuse_opt_free_args(&args);
+  free(cmdline.mountpoint);
+  free(config.source);
+  free(config.keystore);
+  free(config.audit_log);
+  free(config.suffix);
+  return rc;
+}
+
+}  // namespace
+}  // namespace dumpcrypt
+
+int main(int argc, char** argv) { return dumpcrypt::Run(argc, argv); }
