@@ -78,6 +78,23 @@ struct Config {
   int version = 0;
 };
 
+// Parsed owns what libfuse's option parsing allocates, on every path out.
+struct Parsed {
+  explicit Parsed(int argc, char** argv) : args(FUSE_ARGS_INIT(argc, argv)) {}
+  ~Parsed() {
+    fuse_opt_free_args(&args);
+    free(cmdline.mountpoint);
+    for (char* s :
+         {config.keystore, config.audit_log, config.suffix, config.source})
+      free(s);
+  }
+  Parsed(const Parsed&) = delete;
+  Parsed& operator=(const Parsed&) = delete;
+  fuse_args args;
+  Config config;
+  fuse_cmdline_opts cmdline = {};
+};
+
 enum { kKeyHelp, kKeyVersion, kKeyDiscard };
 
 const fuse_opt kOptions[] = {
@@ -137,8 +154,10 @@ std::string EscapeOption(const std::string& value) {
 }
 
 int Run(int argc, char** argv) {
-  fuse_args args = FUSE_ARGS_INIT(argc, argv);
-  Config config;
+  Parsed parsed(argc, argv);
+  fuse_args& args = parsed.args;
+  Config& config = parsed.config;
+  fuse_cmdline_opts& cmdline = parsed.cmdline;
   if (fuse_opt_parse(&args, &config, kOptions, OptProc) != 0) return 2;
   if (config.help) {
     std::printf("%s\nlibfuse options:\n", kUsage);
@@ -151,7 +170,6 @@ int Run(int argc, char** argv) {
                 fuse_pkgversion());
     return 0;
   }
-  fuse_cmdline_opts cmdline = {};
   if (fuse_parse_cmdline(&args, &cmdline) != 0) return 2;
   if (config.source == nullptr || cmdline.mountpoint == nullptr) {
     std::fprintf(stderr, "dumpcryptfs: need SOURCE and MOUNTPOINT\n%s", kUsage);
@@ -239,12 +257,6 @@ int Run(int argc, char** argv) {
   if (audit != nullptr)
     audit->Write("unmount", {{"mountpoint", mountpoint}, {"pid", ::getpid()}});
   tree->reset();
-  fuse_opt_free_args(&args);
-  free(cmdline.mountpoint);
-  free(config.source);
-  free(config.keystore);
-  free(config.audit_log);
-  free(config.suffix);
   return rc;
 }
 

@@ -1,0 +1,291 @@
+// How the mount behaves: keys fetched lazily, missing keys, damaged data,
+// read-only, signals, no plaintext written anywhere.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "tests/fs/mount_test_base.h"
+#include "tests/run_tool.h"
+
+namespace dumpcrypt::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class MountBehaviorTest : public MountTestBase {
+ protected:
+  std::string Xattr(const std::string& path, const std::string& name) {
+    char value[1024];
+    ssize_t n = getxattr(path.c_str(), name.c_str(), value, sizeof(value));
+    return n < 0 ? "errno " + std::to_string(errno) : std::string(value, n);
+  }
+  int CountEvents(const std::string& event) {
+    int n = 0;
+    for (absl::string_view line : absl::StrSplit(Audit(), '\n')) {
+      n += absl::StrContains(line, "\"event\":\"" + event + "\"");
+    }
+    return n;
+  }
+  int OpenErrno(const std::string& path, int flags = O_RDONLY) {
+    int fd = open(path.c_str(), flags, 0600);
+    if (fd >= 0) {
+      close(fd);
+      return 0;
+    }
+    return errno;
+  }
+};
+
+TEST_F(MountBehaviorTest, KeysAreFetchedLazilyOncePerKeyId) {
+  auto store = LocalKeyStore::Open(keystore_);
+  ASSERT_TRUE(store.ok());
+  std::vector<SecretBytes> keks;
+  for (int k = 2; k <= 3; ++k) {
+    keks.push_back(SecretBytes::CopyOf(RandomBytes(32, 100 + k)));
+    ASSERT_TRUE((*store)->Add("k" + std::to_string(k), keks.back()).ok());
+  }
+  const std::vector<uint8_t> data = RandomBytes(20000, 3);
+  for (int i = 0; i < 20; ++i) {
+    const int k = i % 3 + 1;
+    const std::string name = "dump" + std::to_string(i) + ".dce";
+    const SecretBytes& kek = k == 1 ? kek_ : keks[k - 2];
+    ASSERT_TRUE(SealBuffer(src_ + "/" + name, data, SealOptions(), kek,
+                           {"local", "k" + std::to_string(k)})
+                    .ok());
+  }
+  StartMount();
+  // Listing, stat and xattrs of every dump use no key.
+  ToolResult r = RunTool({"ls", "-l", mnt_});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("dump19"));
+  ASSERT_EQ(RunTool({"find", mnt_, "-type", "f"}).exit_code, 0);
+  EXPECT_EQ(Xattr(mnt_ + "/dump4", "user.dumpcrypt.key_id"), "k2");
+  EXPECT_EQ(Xattr(mnt_ + "/dump4", "user.dumpcrypt.key_status"), "untried");
+  EXPECT_EQ(CountEvents("key_fetched"), 0);
+  // Reading them all fetches each of the three keys once.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(ReadFileOrDie(mnt_ + "/dump" + std::to_string(i)) == data) << i;
+  }
+  EXPECT_EQ(CountEvents("key_fetched"), 3);
+  EXPECT_EQ(CountEvents("open"), 20);
+  EXPECT_EQ(Xattr(mnt_ + "/dump4", "user.dumpcrypt.key_status"), "available");
+}
+
+TEST_F(MountBehaviorTest, MissingKeyFailsOpenWithEnokeyOnly) {
+  const std::vector<uint8_t> data = RandomBytes(50000, 4);
+  Seal("good.dce", data);
+  SealOptions options;
+  ASSERT_TRUE(SealBuffer(src_ + "/orphan.dce", data, options,
+                         SecretBytes::CopyOf(RandomBytes(32, 9)),
+                         {"kms-b", "lost-key"})
+                  .ok());
+  StartMount();
+  struct stat st;
+  ASSERT_EQ(stat((mnt_ + "/orphan").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 50000);
+  EXPECT_EQ(Xattr(mnt_ + "/orphan", "user.dumpcrypt.key_id"), "lost-key");
+  EXPECT_EQ(Xattr(mnt_ + "/orphan", "user.dumpcrypt.provider"), "kms-b");
+  EXPECT_EQ(OpenErrno(mnt_ + "/orphan"), ENOKEY);
+  EXPECT_THAT(Xattr(mnt_ + "/orphan", "user.dumpcrypt.key_status"),
+              HasSubstr("missing: "));
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/good") == data);
+  EXPECT_THAT(Log(),
+              HasSubstr("orphan.dce: keyID 'lost-key' (provider 'kms-b')"));
+  EXPECT_EQ(CountEvents("key_missing"), 1);
+  EXPECT_THAT(Audit(), HasSubstr("\"path\":\"orphan.dce\""));
+}
+
+TEST_F(MountBehaviorTest, TamperedSectorIsEioForThatRangeOnly) {
+  const std::vector<uint8_t> data = RandomBytes(10 * 4096, 5);
+  Seal("core.dce", data);
+  {
+    int fd = open((src_ + "/core.dce").c_str(), O_RDWR);
+    const off_t at = 4096 + 6 * (4096 + 16) + 1000;
+    uint8_t b;
+    ASSERT_EQ(pread(fd, &b, 1, at), 1);
+    b ^= 0x80;
+    ASSERT_EQ(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+  }
+  StartMount({"direct_io"});
+  int fd = open((mnt_ + "/core").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> buf(4096);
+  EXPECT_EQ(pread(fd, buf.data(), 4096, 6 * 4096), -1);
+  EXPECT_EQ(errno, EIO);
+  for (int s : {0, 5, 7, 9}) {
+    ASSERT_EQ(pread(fd, buf.data(), 4096, s * 4096), 4096) << s;
+    EXPECT_TRUE(std::equal(buf.begin(), buf.end(), data.begin() + s * 4096))
+        << s;
+  }
+  close(fd);
+  EXPECT_THAT(Log(),
+              HasSubstr("core.dce: integrity check failed at sector 6 "));
+  EXPECT_GE(CountEvents("integrity_failure"), 1);
+}
+
+TEST_F(MountBehaviorTest, EveryWriteIsErofs) {
+  Seal("core.dce", RandomBytes(1000, 6));
+  ASSERT_EQ(mkdir((src_ + "/dir").c_str(), 0755), 0);
+  StartMount();
+  const std::string core = mnt_ + "/core";
+  EXPECT_EQ(OpenErrno(core, O_WRONLY), EROFS);
+  EXPECT_EQ(OpenErrno(core, O_RDWR), EROFS);
+  EXPECT_EQ(OpenErrno(core, O_RDONLY | O_TRUNC), EROFS);
+  EXPECT_EQ(OpenErrno(mnt_ + "/new", O_WRONLY | O_CREAT), EROFS);
+  auto fails_erofs = [](int rc) { return rc == -1 && errno == EROFS; };
+  EXPECT_TRUE(fails_erofs(unlink(core.c_str())));
+  EXPECT_TRUE(fails_erofs(rename(core.c_str(), (mnt_ + "/moved").c_str())));
+  EXPECT_TRUE(fails_erofs(mkdir((mnt_ + "/d2").c_str(), 0755)));
+  EXPECT_TRUE(fails_erofs(rmdir((mnt_ + "/dir").c_str())));
+  EXPECT_TRUE(fails_erofs(chmod(core.c_str(), 0644)));
+  EXPECT_TRUE(fails_erofs(truncate(core.c_str(), 0)));
+  EXPECT_TRUE(fails_erofs(symlink("core", (mnt_ + "/ln").c_str())));
+  EXPECT_TRUE(fails_erofs(link(core.c_str(), (mnt_ + "/hard").c_str())));
+  EXPECT_TRUE(fails_erofs(setxattr(core.c_str(), "user.x", "1", 1, 0)));
+  EXPECT_TRUE(
+      fails_erofs(setxattr(core.c_str(), "user.dumpcrypt.key_id", "1", 1, 0)));
+  EXPECT_TRUE(fails_erofs(removexattr(core.c_str(), "user.dumpcrypt.key_id")));
+  EXPECT_EQ(Xattr(core, "user.dumpcrypt.key_id"), "k1");
+}
+
+TEST_F(MountBehaviorTest, SigtermUnmountsAndExitsZero) {
+  Seal("core.dce", RandomBytes(1000, 7));
+  StartMount();
+  mount_->Signal(SIGTERM);
+  EXPECT_EQ(mount_->WaitExit(absl::Seconds(10)), 0) << Log();
+  EXPECT_FALSE(IsMounted(mnt_));
+  EXPECT_EQ(CountEvents("unmount"), 1);
+}
+
+TEST_F(MountBehaviorTest, KilledDaemonLeavesAMountFusermountClears) {
+  const std::vector<uint8_t> data = RandomBytes(1000, 8);
+  Seal("core.dce", data);
+  StartMount();
+  mount_->Signal(SIGKILL);
+  EXPECT_EQ(mount_->WaitExit(absl::Seconds(10)), 128 + SIGKILL);
+  EXPECT_TRUE(IsMounted(mnt_));
+  struct stat st;
+  EXPECT_EQ(stat((mnt_ + "/core").c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  EXPECT_EQ(RunTool({"fusermount3", "-u", mnt_}).exit_code, 0);
+  EXPECT_FALSE(IsMounted(mnt_));
+  mount_.reset();
+  StartMount();
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+}
+
+TEST_F(MountBehaviorTest, NothingIsOpenedForWritingOrCreatedDuringReads) {
+  if (RunTool({"sh", "-c", "command -v strace"}).exit_code != 0) {
+    GTEST_SKIP() << "needs strace (Debian package strace)";
+  }
+  for (int i = 0; i < 4; ++i)
+    Seal("d" + std::to_string(i) + ".dce", RandomBytes(300000 + i, i));
+  WriteFileOrDie(src_ + "/plain.log", RandomBytes(1000, 1));
+  const std::string trace = dir_.File("trace");
+  StartMount({}, {"strace", "-f", "-qq", "-o", trace, "-e",
+                  "trace=open,openat,openat2,creat,mkdir,mkdirat,mknod,mknodat,"
+                  "rename,renameat,"
+                  "renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,"
+                  "truncate,ftruncate"});
+  ToolResult r =
+      RunTool({"sh", "-c", "find " + mnt_ + " -type f -exec cat {} + | wc -c"});
+  EXPECT_EQ(r.out, std::to_string(300000 * 4 + 6 + 1000) + "\n");
+  const std::string list_all = "find " + dir_.path() + " -path " + trace +
+                               " -prune -o -path " + mnt_ +
+                               " -prune -o -print | sort";
+  const std::string before = RunTool({"sh", "-c", list_all}).out;
+  mount_->Unmount();
+  std::ifstream in(trace);
+  int opens = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (absl::StrContains(line, "\"/dev/fuse\"") ||
+        absl::StrContains(line, "\"/dev/null\"") ||
+        absl::StrContains(line, audit_) || absl::StrContains(line, "= -1")) {
+      continue;  // the FUSE device, libfuse making sure fds 0-2 exist, the
+                 // audit log, failed calls
+    }
+    if (absl::StrContains(line, "open")) ++opens;
+    EXPECT_THAT(line, Not(HasSubstr("O_WRONLY")));
+    EXPECT_THAT(line, Not(HasSubstr("O_RDWR")));
+    EXPECT_THAT(line, Not(HasSubstr("O_CREAT")));
+    for (const char* call : {"creat(", "mkdir", "mknod", "rename", "link(",
+                             "linkat(", "unlink", "truncate("}) {
+      EXPECT_THAT(line, Not(HasSubstr(call)));
+    }
+  }
+  EXPECT_GT(opens, 5);  // the trace did see the daemon's reads
+  EXPECT_EQ(RunTool({"sh", "-c", list_all}).out, before);
+}
+
+TEST_F(MountBehaviorTest, IdleKeysAreDroppedAndFetchedAgain) {
+  const std::vector<uint8_t> data = RandomBytes(1000, 9);
+  Seal("core.dce", data);
+  StartMount({"idle=1", "direct_io"});
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.key_status"), "available");
+  absl::SleepFor(absl::Milliseconds(2500));
+  EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.key_status"), "untried");
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_EQ(CountEvents("key_fetched"), 2);
+}
+
+// mount(8) runs helpers with a fixed PATH, so dumpcryptfs must be installed
+// where it looks; the test links the built binary into /usr/local/bin unless
+// one is installed there already, and removes its link afterwards.
+TEST_F(MountBehaviorTest, MountHelperWorks) {
+  const std::vector<uint8_t> data = RandomBytes(1000, 10);
+  Seal("core.dce", data);
+  const std::string installed = "/usr/local/bin/dumpcryptfs";
+  struct LinkGuard {
+    std::string path;
+    ~LinkGuard() {
+      if (!path.empty()) unlink(path.c_str());
+    }
+  } guard;
+  if (access(installed.c_str(), X_OK) != 0) {
+    char* built = realpath(ToolPath("dumpcryptfs").c_str(), nullptr);
+    ASSERT_NE(built, nullptr);
+    ASSERT_EQ(symlink(built, installed.c_str()), 0);
+    free(built);
+    guard.path = installed;
+  }
+  ToolResult r = RunTool({"mount", "-t", "fuse.dumpcryptfs", src_, mnt_, "-o",
+                          "keystore=" + keystore_ + ",suffix=.dce,rw"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(IsMounted(mnt_));
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  ToolResult options = RunTool({"findmnt", "-n", "-o", "OPTIONS", mnt_});
+  EXPECT_THAT(options.out,
+              ::testing::StartsWith("ro,"));  // "rw" asked, "ro" given
+  EXPECT_EQ(RunTool({"fusermount3", "-u", mnt_}).exit_code, 0);
+  for (int i = 0; i < 100 && IsMounted(mnt_); ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_FALSE(IsMounted(mnt_));
+}
+
+TEST(DumpcryptfsCommandTest, HelpVersionAndUsageErrors) {
+  ToolResult r = RunTool({ToolPath("dumpcryptfs"), "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* opt : {"keystore=", "allow_other", "direct_io",
+                          "audit_log=", "idle=", "suffix="}) {
+    EXPECT_THAT(r.out, HasSubstr(opt));
+  }
+  r = RunTool({ToolPath("dumpcryptfs"), "--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("dumpcryptfs "));
+  EXPECT_EQ(RunTool({ToolPath("dumpcryptfs"), "/tmp"}).exit_code, 2);
+  r = RunTool({ToolPath("dumpcryptfs"), "/tmp", "/mnt"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("keystore"));
+}
+
+}  // namespace
+}  // namespace dumpcrypt::testing
