@@ -229,6 +229,23 @@ TEST_F(DumpTreeTest, ForgetReleasesInodes) {
   EXPECT_OK(tree_->GetAttr(DumpTree::kRootIno).status());
 }
 
+TEST_F(DumpTreeTest, OtherSuffixesAndNone) {
+  ASSERT_OK(SealBuffer(src_ + "/vm.core.enc", core_, SealOptions(), kek_,
+                       {"local", "k1"}));
+  auto enc = DumpTree::Create({src_, ".enc"}, keys_.get(), nullptr);
+  ASSERT_OK(enc.status());
+  EXPECT_OK((*enc)->Lookup(DumpTree::kRootIno, "vm.core").status());
+  EXPECT_OK((*enc)
+                ->Lookup(DumpTree::kRootIno, "core.dce")
+                .status());  // decrypted, own name
+  EXPECT_FALSE((*enc)->Lookup(DumpTree::kRootIno, "core").ok());
+  auto none = DumpTree::Create({src_, ""}, keys_.get(), nullptr);
+  ASSERT_OK(none.status());
+  ASSERT_OK_AND_ASSIGN(auto entry,
+                       (*none)->Lookup(DumpTree::kRootIno, "core.dce"));
+  EXPECT_EQ(entry.attr.st_size, 100000);
+}
+
 TEST(ErrnoMapTest, OneTable) {
   EXPECT_EQ(ErrnoFromStatus(absl::OkStatus()), 0);
   EXPECT_EQ(ErrnoFromStatus(absl::NotFoundError("")), ENOENT);

@@ -60,7 +60,9 @@ TEST_F(MountBehaviorTest, KeysAreFetchedLazilyOncePerKeyId) {
                            {"local", "k" + std::to_string(k)})
                     .ok());
   }
-  StartMount();
+  StartMount({"allow_other"});
+  EXPECT_THAT(RunTool({"findmnt", "-n", "-o", "OPTIONS", mnt_}).out,
+              HasSubstr("allow_other"));
   // Listing, stat and xattrs of every dump use no key.
   ToolResult r = RunTool({"ls", "-l", mnt_});
   ASSERT_EQ(r.exit_code, 0);
