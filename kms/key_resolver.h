@@ -21,6 +21,12 @@ class KeyResolver {
   // Messages name the source; callers add the key reference. Thread-safe.
   virtual absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) = 0;
 
+  // ResolveForSealing is Resolve for a key about to seal new data; a
+  // source may refuse keys that should no longer encrypt (KMIP: not Active).
+  virtual absl::StatusOr<SecretBytes> ResolveForSealing(const KeyRef& ref) {
+    return Resolve(ref);
+  }
+
   // Describe names the source for messages, e.g. "key store /etc/ks".
   virtual std::string Describe() const = 0;
 };

@@ -11,6 +11,7 @@
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
 #include "kms/envelope_opener.h"
+#include "kms/kms_config.h"
 #include "kms/local_keystore.h"
 
 namespace dumpcrypt::cli {
@@ -35,18 +36,70 @@ int Fail(const std::string& command, const absl::Status& status,
 }
 
 void KeySourceFlags::Add(CLI::App* cmd, bool required) {
-  auto* opt = cmd->add_option("--keystore", keystore,
-                              "local key store file (mode 0600)");
-  if (required) opt->required();
+  auto* store = cmd->add_option("--keystore", keystore,
+                                "local key store file (mode 0600)");
+  auto* kms_config = cmd->add_option(
+      "--kms", kms, "KMS configuration (TOML) of KMIP key providers");
+  if (required) {
+    store->group("Key source (one or both)");
+    kms_config->group("Key source (one or both)");
+  }
 }
 
 absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
     const {
-  if (keystore.empty()) {
-    return absl::FailedPreconditionError("no key source: give --keystore");
+  if (keystore.empty() && kms.empty()) {
+    return absl::FailedPreconditionError(
+        "no key source: give --keystore PATH or --kms CONFIG");
   }
-  DC_ASSIGN_OR_RETURN(auto store, LocalKeyStore::Open(keystore));
-  return std::unique_ptr<KeyResolver>(std::move(store));
+  std::vector<std::unique_ptr<KeyResolver>> sources;
+  if (!keystore.empty()) {
+    DC_ASSIGN_OR_RETURN(auto store, LocalKeyStore::Open(keystore));
+    sources.push_back(std::move(store));
+  }
+  if (!kms.empty()) {
+    DC_ASSIGN_OR_RETURN(KmsConfig config, LoadKmsConfig(kms));
+    DC_ASSIGN_OR_RETURN(
+        auto resolver, KmsResolver::Create(config, [](const std::string& w) {
+          std::fprintf(stderr, "dumpcrypt: warning: %s\n", w.c_str());
+        }));
+    sources.push_back(std::move(resolver));
+  }
+  if (sources.size() == 1) return std::move(sources.front());
+  return std::unique_ptr<KeyResolver>(new ChainResolver(std::move(sources)));
+}
+
+// ParseKeyHex decodes 64 hex digits (or, for "-", a line read from stdin)
+// straight into locked memory.
+absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
+  SecretBytes text(128);
+  size_t n = 0;
+  if (arg == "-") {
+    auto got = ReadFull(STDIN_FILENO, text.mutable_span());
+    if (!got.ok()) return got.status();
+    n = *got;
+    while (n > 0 && (text.data()[n - 1] == '\n' || text.data()[n - 1] == '\r'))
+      --n;
+  } else {
+    n = std::min(arg.size(), text.size());
+    std::copy(arg.begin(), arg.begin() + n, text.data());
+  }
+  if (n != 64) {
+    return absl::InvalidArgumentError(
+        "--key-hex must be 64 hex digits (32 bytes)");
+  }
+  SecretBytes key(32);
+  auto nibble = [](uint8_t c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < 64; ++i) {
+    const int v = nibble(text.data()[i]);
+    if (v < 0) return absl::InvalidArgumentError("--key-hex is not hex");
+    key.data()[i / 2] |= static_cast<uint8_t>(i % 2 == 0 ? v << 4 : v);
+  }
+  return key;
 }
 
 std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,

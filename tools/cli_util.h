@@ -32,10 +32,12 @@ int Fail(const std::string& command, const absl::Status& status,
 // KeySourceFlags are the flags that name where keys come from.
 struct KeySourceFlags {
   std::string keystore;
+  std::string kms;
 
   // Add registers the flags on `cmd`; `required` makes one source mandatory.
   void Add(CLI::App* cmd, bool required = true);
-  // MakeResolver opens the named source. FAILED_PRECONDITION if none given.
+  // MakeResolver opens the named sources (both: the key store first).
+  // FAILED_PRECONDITION if none is given. Warnings go to stderr.
   absl::StatusOr<std::unique_ptr<KeyResolver>> MakeResolver() const;
 };
 
@@ -46,6 +48,10 @@ std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
                                              const std::string& path,
                                              const KeySourceFlags& keys,
                                              int* exit_code);
+
+// ParseKeyHex decodes 64 hex digits (or, for "-", a line from stdin)
+// straight into locked memory. INVALID_ARGUMENT otherwise.
+absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg);
 
 // Progress draws "label  42%  1.2 GiB / 2.9 GiB  850 MB/s" on stderr when it
 // is a terminal and the job is over 4 MiB (or of unknown size).

@@ -25,39 +25,6 @@ std::string RandomUuid() {
       b[12], b[13], b[14], b[15]);
 }
 
-// ParseKeyHex decodes 64 hex digits (or, for "-", a line read from stdin)
-// straight into locked memory.
-absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
-  SecretBytes text(128);
-  size_t n = 0;
-  if (arg == "-") {
-    auto got = ReadFull(STDIN_FILENO, text.mutable_span());
-    if (!got.ok()) return got.status();
-    n = *got;
-    while (n > 0 && (text.data()[n - 1] == '\n' || text.data()[n - 1] == '\r'))
-      --n;
-  } else {
-    n = std::min(arg.size(), text.size());
-    std::copy(arg.begin(), arg.begin() + n, text.data());
-  }
-  if (n != 64) {
-    return absl::InvalidArgumentError(
-        "--key-hex must be 64 hex digits (32 bytes)");
-  }
-  SecretBytes key(32);
-  auto nibble = [](uint8_t c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-  };
-  for (size_t i = 0; i < 64; ++i) {
-    const int v = nibble(text.data()[i]);
-    if (v < 0) return absl::InvalidArgumentError("--key-hex is not hex");
-    key.data()[i / 2] |= static_cast<uint8_t>(i % 2 == 0 ? v << 4 : v);
-  }
-  return key;
-}
-
 }  // namespace
 
 void AddKeystoreCommands(CLI::App& app, int* exit_code) {

@@ -44,7 +44,7 @@ int RunSeal(const SealFlags& f) {
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
   const KeyRef ref{f.provider, f.key_id};
-  auto kek = (*resolver)->Resolve(ref);
+  auto kek = (*resolver)->ResolveForSealing(ref);
   if (!kek.ok())
     return Fail(cmd, Prefix(kek.status(), KeyRefString(ref)), true);
 

@@ -12,6 +12,8 @@ void AddSealCommand(CLI::App& app, int* exit_code);
 void AddDescribeCommand(CLI::App& app, int* exit_code);
 void AddExtractCommand(CLI::App& app, int* exit_code);
 void AddVerifyCommand(CLI::App& app, int* exit_code);
+void AddKmsCommands(CLI::App& app, int* exit_code);
+void AddKeysCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   AddDescribeCommand(app, &exit_code);
   AddExtractCommand(app, &exit_code);
   AddVerifyCommand(app, &exit_code);
+  AddKeysCommand(app, &exit_code);
+  AddKmsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,6 +23,7 @@
 #include "fs/fuse_ops.h"
 #include "fs/log.h"
 #include "kms/key_cache.h"
+#include "kms/kms_config.h"
 #include "kms/local_keystore.h"
 
 namespace dumpcrypt {
@@ -41,7 +42,9 @@ constexpr char kUsage[] =
     "disk. Unmount with: fusermount3 -u MOUNTPOINT (or SIGINT/SIGTERM).\n"
     "\n"
     "dumpcryptfs options:\n"
-    "    -o keystore=PATH       local key store to take keys from (required)\n"
+    "    -o keystore=PATH       local key store to take keys from\n"
+    "    -o kms=CONFIG          KMIP key providers (TOML; see README), alone "
+    "or after keystore\n"
     "    -o allow_other         let other users in (needs user_allow_other for "
     "non-root)\n"
     "    -o direct_io           strict mode: no kernel page cache for "
@@ -68,6 +71,7 @@ constexpr char kUsage[] =
 
 struct Config {
   char* keystore = nullptr;
+  char* kms = nullptr;
   char* audit_log = nullptr;
   char* suffix = nullptr;
   int direct_io = 0;
@@ -99,6 +103,7 @@ enum { kKeyHelp, kKeyVersion, kKeyDiscard };
 
 const fuse_opt kOptions[] = {
     {"keystore=%s", offsetof(Config, keystore), 0},
+    {"kms=%s", offsetof(Config, kms), 0},
     {"audit_log=%s", offsetof(Config, audit_log), 0},
     {"suffix=%s", offsetof(Config, suffix), 0},
     {"direct_io", offsetof(Config, direct_io), 1},
@@ -175,8 +180,10 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "dumpcryptfs: need SOURCE and MOUNTPOINT\n%s", kUsage);
     return 2;
   }
-  if (config.keystore == nullptr) {
-    std::fprintf(stderr, "dumpcryptfs: no key source: give -o keystore=PATH\n");
+  if (config.keystore == nullptr && config.kms == nullptr) {
+    std::fprintf(
+        stderr,
+        "dumpcryptfs: no key source: give -o keystore=PATH or -o kms=CONFIG\n");
     return 2;
   }
   Harden();
@@ -190,11 +197,34 @@ int Run(int argc, char** argv) {
   free(real_source);
   const std::string mountpoint = cmdline.mountpoint;
 
-  auto store = LocalKeyStore::Open(config.keystore);
-  if (!store.ok()) {
-    LogLine(store.status().message());
-    return 1;
+  std::vector<std::unique_ptr<KeyResolver>> sources;
+  KmsResolver* kms = nullptr;
+  if (config.keystore != nullptr) {
+    auto store = LocalKeyStore::Open(config.keystore);
+    if (!store.ok()) {
+      LogLine(store.status().message());
+      return 1;
+    }
+    sources.push_back(std::move(store).value());
   }
+  if (config.kms != nullptr) {
+    auto kms_config = LoadKmsConfig(config.kms);
+    auto resolver = kms_config.ok()
+                        ? KmsResolver::Create(*kms_config,
+                                              [](const std::string& w) {
+                                                LogLine("warning: " + w);
+                                              })
+                        : kms_config.status();
+    if (!resolver.ok()) {
+      LogLine(resolver.status().message());
+      return 1;
+    }
+    kms = resolver->get();
+    sources.push_back(std::move(resolver).value());
+  }
+  std::unique_ptr<KeyResolver> key_source =
+      sources.size() == 1 ? std::move(sources.front())
+                          : std::make_unique<ChainResolver>(std::move(sources));
   std::unique_ptr<AuditLog> audit;
   if (config.audit_log != nullptr) {
     auto opened = AuditLog::Open(config.audit_log);
@@ -207,7 +237,7 @@ int Run(int argc, char** argv) {
   KeyCache::Options cache_options;
   cache_options.idle = absl::Seconds(config.idle);
   cache_options.negative_ttl = absl::Seconds(config.negative_ttl);
-  KeyCache keys(std::move(store).value(), cache_options,
+  KeyCache keys(std::move(key_source), cache_options,
                 [&audit](const KeyRef& ref, const absl::Status& status) {
                   if (audit != nullptr && status.ok()) {
                     audit->Write("key_fetched", {{"key_id", ref.key_id},
@@ -243,11 +273,16 @@ int Run(int argc, char** argv) {
   };
   serve.daemonized = [&] {
     if (!serve.foreground) LogToSyslog();
-    if (config.idle > 0) {
+    if (config.idle > 0 || kms != nullptr) {
       dropper = std::thread([&] {
         const absl::Duration tick =
-            std::min(absl::Seconds(1), absl::Seconds(config.idle) / 4);
-        while (!stop.WaitForNotificationWithTimeout(tick)) keys.DropIdle();
+            config.idle > 0
+                ? std::min(absl::Seconds(1), absl::Seconds(config.idle) / 4)
+                : absl::Seconds(1);
+        while (!stop.WaitForNotificationWithTimeout(tick)) {
+          keys.DropIdle();
+          if (kms != nullptr) kms->CloseIdle();
+        }
       });
     }
   };

@@ -1,0 +1,259 @@
+#include "kms/kmip_provider.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "crypto/status_macros.h"
+
+namespace dumpcrypt {
+
+KmipProvider::KmipProvider(ProviderConfig config, SslCtxPtr ctx, Warn warn)
+    : config_(std::move(config)), ctx_(std::move(ctx)), warn_(std::move(warn)) {
+  absl::MutexLock lock(&mu_);
+  idle_.resize(config_.servers.size());
+}
+
+absl::StatusOr<std::unique_ptr<KmipProvider>> KmipProvider::Create(
+    ProviderConfig config, Warn warn) {
+  if (config.servers.empty()) {
+    return absl::InvalidArgumentError("key provider '" + config.name +
+                                      "' has no servers");
+  }
+  auto ctx =
+      MakeKmipTlsContext(config.ca_file, config.cert_file, config.key_file);
+  if (!ctx.ok())
+    return Prefix(ctx.status(), "key provider '" + config.name + "'");
+  return std::unique_ptr<KmipProvider>(new KmipProvider(
+      std::move(config), std::move(ctx).value(), std::move(warn)));
+}
+
+absl::Status KmipProvider::Named(const absl::Status& status,
+                                 const std::string& what) const {
+  const std::string provider =
+      absl::StrCat("key provider '", config_.name, "'");
+  return Prefix(status,
+                what.empty() ? provider : absl::StrCat(provider, ": ", what));
+}
+
+void KmipProvider::CloseIdle() {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (auto& conns : idle_) {
+    conns.erase(std::remove_if(conns.begin(), conns.end(),
+                               [&](const auto& c) {
+                                 return now - c->last_used() >
+                                        config_.idle_close;
+                               }),
+                conns.end());
+  }
+}
+
+absl::StatusOr<Ttlv> KmipProvider::CallServer(size_t index,
+                                              const Ttlv& request) {
+  const KmipServer& server = config_.servers[index];
+  std::unique_ptr<KmipConnection> conn;
+  {
+    absl::MutexLock lock(&mu_);
+    auto& conns = idle_[index];
+    while (!conns.empty() && conn == nullptr) {
+      conn = std::move(conns.back());
+      conns.pop_back();
+      if (absl::Now() - conn->last_used() > config_.idle_close) conn.reset();
+    }
+  }
+  const bool reused = conn != nullptr;
+  if (conn == nullptr) {
+    auto made =
+        KmipConnection::Connect(ctx_.get(), server.host, server.port,
+                                config_.connect_timeout, config_.io_timeout);
+    if (!made.ok()) return made.status();
+    conn = std::move(made).value();
+  }
+  absl::StatusOr<Ttlv> reply = conn->Call(request);
+  if (!reply.ok() && reused && absl::IsUnavailable(reply.status())) {
+    // The server may have closed an idle connection: one fresh try.
+    auto made =
+        KmipConnection::Connect(ctx_.get(), server.host, server.port,
+                                config_.connect_timeout, config_.io_timeout);
+    if (!made.ok()) return made.status();
+    conn = std::move(made).value();
+    reply = conn->Call(request);
+  }
+  if (reply.ok()) {
+    absl::MutexLock lock(&mu_);
+    idle_[index].push_back(std::move(conn));
+  }
+  return reply;
+}
+
+absl::StatusOr<kmip::Reply> KmipProvider::Call(kmip::Operation op,
+                                               const std::vector<Ttlv>& payload,
+                                               const std::string& what,
+                                               bool ask_all_if_not_found) {
+  const Ttlv request = kmip::Request(op, payload);
+  const size_t n = config_.servers.size();
+  const size_t first = last_good_.load() % n;
+  std::vector<std::string> failures;
+  std::optional<kmip::Reply> not_found;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (first + k) % n;
+    const std::string server = config_.servers[i].ToString();
+    absl::StatusOr<Ttlv> message = CallServer(i, request);
+    if (!message.ok()) {
+      failures.push_back(
+          absl::StrCat(server, ": ", message.status().message()));
+      continue;
+    }
+    absl::StatusOr<kmip::Reply> reply = kmip::ParseResponse(*message, op);
+    if (!reply.ok()) {
+      failures.push_back(absl::StrCat(server, ": ", reply.status().message()));
+      continue;
+    }
+    last_good_ = i;
+    if (reply->status != 0 && reply->reason == kmip::kItemNotFound &&
+        ask_all_if_not_found) {
+      not_found = std::move(reply).value();
+      failures.push_back(absl::StrCat(server, ": item not found"));
+      continue;
+    }
+    absl::Status status = kmip::ReplyStatus(*reply, what);
+    if (absl::IsPermissionDenied(status)) {
+      return Named(absl::PermissionDeniedError(absl::StrCat(
+                       server, " refused client certificate '",
+                       ClientSubject(ctx_.get()), "': ", status.message())),
+                   "");
+    }
+    if (!status.ok()) return Named(status, server);
+    return reply;
+  }
+  if (not_found.has_value()) {
+    return Named(
+        absl::NotFoundError(absl::StrCat(what, ": not found on any server (",
+                                         absl::StrJoin(failures, "; "), ")")),
+        "");
+  }
+  return Named(
+      absl::UnavailableError(absl::StrCat("no server answered ", what, " (",
+                                          absl::StrJoin(failures, "; "), ")")),
+      "");
+}
+
+absl::StatusOr<kmip::KeyState> KmipProvider::GetState(const std::string& id) {
+  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
+                      Call(kmip::kGetAttributes, kmip::GetStatePayload(id),
+                           "GetAttributes(State) of keyID '" + id + "'", true));
+  for (const Ttlv& attr : reply.payload.children()) {
+    const Ttlv* name = attr.Find(kmip::kAttributeName, TtlvType::kTextString);
+    const Ttlv* value =
+        attr.Find(kmip::kAttributeValue, TtlvType::kEnumeration);
+    if (attr.tag() == kmip::kAttribute && name != nullptr &&
+        name->bytes() == "State" && value != nullptr) {
+      return static_cast<kmip::KeyState>(value->number());
+    }
+  }
+  return Named(absl::FailedPreconditionError("no State attribute for keyID '" +
+                                             id + "'"),
+               "");
+}
+
+absl::StatusOr<SecretBytes> KmipProvider::FetchKey(const std::string& id,
+                                                   bool for_sealing) {
+  DC_ASSIGN_OR_RETURN(kmip::KeyState state, GetState(id));
+  const std::string state_name = kmip::KeyStateName(state);
+  const std::string where =
+      absl::StrCat("key provider '", config_.name, "': keyID '", id, "' is ");
+  if (for_sealing && state != kmip::KeyState::kActive) {
+    return absl::FailedPreconditionError(where + state_name +
+                                         "; only an Active key may seal");
+  }
+  switch (state) {
+    case kmip::KeyState::kActive:
+      break;
+    case kmip::KeyState::kDeactivated:
+    case kmip::KeyState::kCompromised:
+      if (warn_) warn_(where + state_name + "; using it to decrypt only");
+      break;
+    default:
+      return absl::FailedPreconditionError(where + state_name +
+                                           "; it cannot be used");
+  }
+  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
+                      Call(kmip::kGet, kmip::GetPayload(id),
+                           "Get of keyID '" + id + "'", true));
+  const Ttlv* material =
+      reply.payload.FindPath({kmip::kSymmetricKey, kmip::kKeyBlock,
+                              kmip::kKeyValue, kmip::kKeyMaterial},
+                             TtlvType::kByteString);
+  if (material == nullptr || material->bytes().size() != 32) {
+    reply.payload.Cleanse();
+    return Named(
+        absl::FailedPreconditionError(absl::StrCat(
+            "keyID '", id,
+            "' has no 32-byte raw key material (destroyed, or not AES-256)")),
+        "");
+  }
+  SecretBytes key = SecretBytes::CopyOf(
+      {reinterpret_cast<const uint8_t*>(material->bytes().data()),
+       material->bytes().size()});
+  reply.payload.Cleanse();
+  return key;
+}
+
+absl::StatusOr<SecretBytes> KmipProvider::GetKey(const std::string& id) {
+  return FetchKey(id, false);
+}
+
+absl::StatusOr<SecretBytes> KmipProvider::GetKeyForSealing(
+    const std::string& id) {
+  return FetchKey(id, true);
+}
+
+absl::StatusOr<std::string> KmipProvider::CreateKey(const std::string& name) {
+  DC_ASSIGN_OR_RETURN(kmip::Reply created,
+                      Call(kmip::kCreate, kmip::CreateAes256Payload(name),
+                           "Create of key '" + name + "'", false));
+  const Ttlv* id =
+      created.payload.Find(kmip::kUniqueIdentifier, TtlvType::kTextString);
+  if (id == nullptr)
+    return Named(absl::InternalError("Create returned no identifier"), "");
+  DC_RETURN_IF_ERROR(Call(kmip::kActivate, kmip::ActivatePayload(id->bytes()),
+                          "Activate of keyID '" + id->bytes() + "'", false)
+                         .status());
+  return id->bytes();
+}
+
+absl::StatusOr<std::string> KmipProvider::RegisterKey(const std::string& name,
+                                                      const SecretBytes& key) {
+  if (key.size() != 32)
+    return absl::InvalidArgumentError("a key must be 32 bytes");
+  std::vector<Ttlv> payload = kmip::RegisterAes256Payload(
+      name, std::string(reinterpret_cast<const char*>(key.data()), key.size()));
+  absl::StatusOr<kmip::Reply> reg =
+      Call(kmip::kRegister, payload, "Register of key '" + name + "'", false);
+  for (Ttlv& t : payload) t.Cleanse();
+  if (!reg.ok()) return reg.status();
+  const Ttlv* id =
+      reg->payload.Find(kmip::kUniqueIdentifier, TtlvType::kTextString);
+  if (id == nullptr)
+    return Named(absl::InternalError("Register returned no identifier"), "");
+  DC_RETURN_IF_ERROR(Call(kmip::kActivate, kmip::ActivatePayload(id->bytes()),
+                          "Activate of keyID '" + id->bytes() + "'", false)
+                         .status());
+  return id->bytes();
+}
+
+absl::StatusOr<std::vector<std::string>> KmipProvider::Locate(
+    const std::string& name) {
+  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
+                      Call(kmip::kLocate, kmip::LocateByNamePayload(name),
+                           "Locate of '" + name + "'", false));
+  std::vector<std::string> ids;
+  for (const Ttlv& t : reply.payload.children()) {
+    if (t.tag() == kmip::kUniqueIdentifier && t.type() == TtlvType::kTextString)
+      ids.push_back(t.bytes());
+  }
+  return ids;
+}
+
+}  // namespace dumpcrypt
