@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kms/kmip_connection.h"
 #include "kms/kms_config.h"
 #include "tests/fs/mount_fixture.h"
 #include "tests/kms/pykmip_fixture.h"
@@ -314,6 +315,87 @@ TEST_F(KmipServerTest, AnotherClientIsRefusedByName) {
               HasSubstr("key provider 'kms-a'"));
   EXPECT_THAT(std::string(refused.status().message()),
               HasSubstr("CN=dumpcrypt-other"));
+}
+
+// Revoke and Destroy are not dumpcrypt operations: the test sends them as
+// raw KMIP requests to move keys through their states.
+void SendRaw(const PyKmipCluster& cluster, int server, uint32_t operation,
+             std::vector<Ttlv> payload) {
+  auto ctx = MakeKmipTlsContext(cluster.dir() + "/ca.crt",
+                                cluster.dir() + "/client.crt",
+                                cluster.dir() + "/client.key");
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  auto conn =
+      KmipConnection::Connect(ctx->get(), "127.0.0.1", cluster.port(server),
+                              absl::Seconds(2), absl::Seconds(5));
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto reply = (*conn)->Call(kmip::Request(
+      static_cast<kmip::Operation>(operation), std::move(payload)));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  auto parsed =
+      kmip::ParseResponse(*reply, static_cast<kmip::Operation>(operation));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->status, 0u) << parsed->message;
+}
+
+void Revoke(const PyKmipCluster& cluster, const std::string& id,
+            bool compromised) {
+  std::vector<Ttlv> payload = {
+      Ttlv::TextString(kmip::kUniqueIdentifier, id),
+      Ttlv::Structure(0x420081,
+                      {Ttlv::Enumeration(0x420082, compromised ? 2 : 1)})};
+  if (compromised) payload.push_back(Ttlv::DateTime(0x420021, 1));
+  SendRaw(cluster, 0, 0x13, std::move(payload));
+}
+
+TEST_F(KmipServerTest, KeyStatesDecideUse) {
+  const std::string conf =
+      cluster_->WriteConfig("states.toml", "kms-a", {cluster_->Address(0)});
+  auto config = LoadKmsConfig(conf);
+  ASSERT_TRUE(config.ok());
+  std::vector<std::string> warnings;
+  auto provider = KmipProvider::Create(
+      config->providers[0],
+      [&](const std::string& w) { warnings.push_back(w); });
+  ASSERT_TRUE(provider.ok());
+  KmipProvider& p = **provider;
+  ASSERT_OK_AND_ASSIGN(std::string deactivated, p.CreateKey("to-deactivate"));
+  ASSERT_OK_AND_ASSIGN(std::string compromised, p.CreateKey("to-compromise"));
+  ASSERT_OK_AND_ASSIGN(std::string destroyed, p.CreateKey("to-destroy"));
+  Revoke(*cluster_, deactivated, false);
+  Revoke(*cluster_, compromised, true);
+  Revoke(*cluster_, destroyed, false);
+  SendRaw(*cluster_, 0, 0x14,
+          {Ttlv::TextString(kmip::kUniqueIdentifier, destroyed)});
+
+  EXPECT_EQ(*p.GetState(deactivated), kmip::KeyState::kDeactivated);
+  ASSERT_OK(p.GetKey(deactivated).status());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0],
+              HasSubstr("is Deactivated; using it to decrypt only"));
+  EXPECT_EQ(p.GetKeyForSealing(deactivated).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  EXPECT_EQ(*p.GetState(compromised), kmip::KeyState::kCompromised);
+  ASSERT_OK(p.GetKey(compromised).status());
+  EXPECT_THAT(warnings.back(), HasSubstr("is Compromised"));
+
+  // PyKMIP deletes a destroyed object; a server that keeps it answers
+  // "Destroyed". Either way the key is refused, clearly.
+  auto gone = p.GetKey(destroyed);
+  EXPECT_FALSE(gone.ok());
+  EXPECT_THAT(std::string(gone.status().message()),
+              HasSubstr("keyID '" + destroyed + "'"));
+
+  // The tool: seal refuses a key that is not Active (exit 3, says why).
+  ToolResult r = RunTool({ToolPath("dumpcrypt"), "seal", "--kms", conf,
+                          "--key-id", deactivated, "-", dir_->File("x.dce")},
+                         "data");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("only an Active key may seal"));
+  r = RunTool(
+      {ToolPath("dumpcrypt"), "kms", "get-state", "--kms", conf, compromised});
+  EXPECT_EQ(r.out, "Compromised\n");
 }
 
 }  // namespace
