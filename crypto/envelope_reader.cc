@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/prefixed_view.h"
 #include "crypto/status_macros.h"
 
 namespace dumpcrypt {
@@ -65,20 +66,8 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
 
 absl::StatusOr<size_t> EnvelopeReader::ReadAt(uint64_t offset,
                                               absl::Span<uint8_t> out) const {
-  const uint64_t total = size();
-  if (offset >= total || out.empty()) return 0;
-  const size_t n =
-      static_cast<size_t>(std::min<uint64_t>(out.size(), total - offset));
-  size_t done = 0;
-  if (offset < prefix_.size()) {
-    done = std::min<size_t>(n, prefix_.size() - offset);
-    std::memcpy(out.data(), prefix_.data() + offset, done);
-  }
-  if (done < n) {
-    DC_RETURN_IF_ERROR(ReadPlaintext(offset + done - prefix_.size(),
-                                     out.subspan(done, n - done)));
-  }
-  return n;
+  return ReadPrefixedView(prefix_, size(), offset, out,
+                          [this](uint64_t pos, absl::Span<uint8_t> rest) { return ReadPlaintext(pos, rest); });
 }
 
 absl::Status EnvelopeReader::ReadPlaintext(uint64_t pos,

@@ -13,6 +13,7 @@
 #include "kms/envelope_opener.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
+#include "kms/vmware_keystore.h"
 
 namespace dumpcrypt::cli {
 namespace {
@@ -36,25 +37,41 @@ int Fail(const std::string& command, const absl::Status& status,
 }
 
 void KeySourceFlags::Add(CLI::App* cmd, bool required) {
-  auto* store = cmd->add_option("--keystore", keystore,
-                                "local key store file (mode 0600)");
-  auto* kms_config = cmd->add_option(
-      "--kms", kms, "KMS configuration (TOML) of KMIP key providers");
-  if (required) {
-    store->group("Key source (one or both)");
-    kms_config->group("Key source (one or both)");
-  }
+  const char* group =
+      required ? "Key source (one or more; asked in this order)" : "Key source";
+  cmd->add_option("--key-hex", key_hex,
+                  "the key itself: 64 hex digits, or - for stdin")
+      ->group(group);
+  cmd->add_option("--keystore", keystore, "local key store file (mode 0600)")
+      ->group(group);
+  cmd->add_option("--vmware-keystore", vmware_keystore,
+                  "ESXi encryption.info host key store (mode NONE), for VMware "
+                  ".ve files")
+      ->group(group);
+  cmd->add_option("--kms", kms,
+                  "KMS configuration (TOML) of KMIP key providers")
+      ->group(group);
 }
 
 absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
     const {
-  if (keystore.empty() && kms.empty()) {
+  if (keystore.empty() && kms.empty() && vmware_keystore.empty() &&
+      key_hex.empty()) {
     return absl::FailedPreconditionError(
-        "no key source: give --keystore PATH or --kms CONFIG");
+        "no key source: give --keystore PATH, --kms CONFIG, --vmware-keystore "
+        "FILE or --key-hex HEX");
   }
   std::vector<std::unique_ptr<KeyResolver>> sources;
+  if (!key_hex.empty()) {
+    DC_ASSIGN_OR_RETURN(SecretBytes key, ParseKeyHex(key_hex));
+    sources.push_back(std::make_unique<FixedKeyResolver>(std::move(key)));
+  }
   if (!keystore.empty()) {
     DC_ASSIGN_OR_RETURN(auto store, LocalKeyStore::Open(keystore));
+    sources.push_back(std::move(store));
+  }
+  if (!vmware_keystore.empty()) {
+    DC_ASSIGN_OR_RETURN(auto store, VmwareKeyStore::Open(vmware_keystore));
     sources.push_back(std::move(store));
   }
   if (!kms.empty()) {
@@ -133,6 +150,78 @@ std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
     return nullptr;
   }
   return std::move(reader).value();
+}
+
+void VeFlags::Add(CLI::App* cmd) {
+  cmd->add_option("--context", contexts,
+                  "VMware .ve: a GCM associated-data context string to try "
+                  "first (repeatable)");
+  cmd->add_option("--offset", offset,
+                  "VMware .ve: where the envelope starts (default: 0 or 4096)");
+}
+
+std::vector<std::string> VeFlags::Contexts() const {
+  std::vector<std::string> all = contexts;
+  for (const std::string& c : DefaultVeContexts()) {
+    if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
+  }
+  return all;
+}
+
+std::optional<Opened> OpenAny(const std::string& command,
+                              const std::string& path,
+                              const KeySourceFlags& keys, const VeFlags& ve,
+                              bool verify_ve, int* exit_code) {
+  Opened opened;
+  if (!ve.offset.has_value()) {
+    auto fd = OpenReadOnly(path);
+    if (!fd.ok()) {
+      *exit_code = Fail(command, Prefix(fd.status(), path));
+      return std::nullopt;
+    }
+    if (!absl::IsFailedPrecondition(ReadHeader(fd->get()).status())) {
+      opened.dumpcrypt = OpenEnvelope(command, path, keys, exit_code);
+      if (opened.dumpcrypt == nullptr) return std::nullopt;
+      return opened;
+    }
+  }
+  auto resolver = keys.MakeResolver();
+  if (!resolver.ok()) {
+    *exit_code = Fail(command, resolver.status(), true);
+    return std::nullopt;
+  }
+  auto fd = OpenReadOnly(path);
+  auto header = fd.ok() ? ReadVeHeader(fd->get(), ve.offset) : fd.status();
+  if (!header.ok()) {
+    *exit_code = Fail(
+        command,
+        Prefix(absl::IsFailedPrecondition(header.status())
+                   ? absl::FailedPreconditionError(
+                         "neither a dumpcrypt envelope nor a VMware .ve file")
+                   : header.status(),
+               path));
+    return std::nullopt;
+  }
+  const KeyRef ref = VeKeyRef(header->Attribute("vmware.keyInfo"));
+  auto key = (*resolver)->Resolve(ref);
+  if (!key.ok()) {
+    *exit_code = Fail(
+        command, Prefix(key.status(), path + ": " + KeyRefString(ref)), true);
+    return std::nullopt;
+  }
+  auto reader = VeReader::Open(std::move(fd).value(), std::move(header).value(),
+                               *key, ve.Contexts(), verify_ve, true);
+  if (!reader.ok()) {
+    const bool wrong_key = absl::IsUnauthenticated(reader.status());
+    *exit_code =
+        Fail(command,
+             Prefix(reader.status(),
+                    path + (wrong_key ? ": " + KeyRefString(ref) : "")),
+             wrong_key);
+    return std::nullopt;
+  }
+  opened.vmware = std::move(reader).value();
+  return opened;
 }
 
 Progress::Progress(std::string label, uint64_t total)

@@ -5,13 +5,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crypto/envelope_reader.h"
+#include "crypto/ve_envelope.h"
 #include "kms/key_resolver.h"
 
 namespace dumpcrypt::cli {
@@ -33,6 +36,8 @@ int Fail(const std::string& command, const absl::Status& status,
 struct KeySourceFlags {
   std::string keystore;
   std::string kms;
+  std::string vmware_keystore;
+  std::string key_hex;
 
   // Add registers the flags on `cmd`; `required` makes one source mandatory.
   void Add(CLI::App* cmd, bool required = true);
@@ -40,6 +45,37 @@ struct KeySourceFlags {
   // FAILED_PRECONDITION if none is given. Warnings go to stderr.
   absl::StatusOr<std::unique_ptr<KeyResolver>> MakeResolver() const;
 };
+
+// VeFlags are the options for VMware .ve files.
+struct VeFlags {
+  std::vector<std::string> contexts;  // tried before the known ones
+  std::optional<uint64_t> offset;  // else the magic is looked for at 0 and 4096
+
+  void Add(CLI::App* cmd);
+  std::vector<std::string> Contexts() const;
+};
+
+// Opened is an open dumpcrypt envelope or VMware .ve file.
+struct Opened {
+  std::unique_ptr<EnvelopeReader> dumpcrypt;
+  std::unique_ptr<VeReader> vmware;
+  uint64_t size() const {
+    return dumpcrypt ? dumpcrypt->size() : vmware->size();
+  }
+  absl::StatusOr<size_t> ReadAt(uint64_t offset,
+                                absl::Span<uint8_t> out) const {
+    return dumpcrypt ? dumpcrypt->ReadAt(offset, out)
+                     : vmware->ReadAt(offset, out);
+  }
+};
+
+// OpenAny opens `path` as a dumpcrypt envelope or, failing that, as a VMware
+// envelope (checking its tag when `verify_ve`), with keys from `keys`. On
+// failure it reports, sets *exit_code (1, 3 or 4) and returns nullopt.
+std::optional<Opened> OpenAny(const std::string& command,
+                              const std::string& path,
+                              const KeySourceFlags& keys, const VeFlags& ve,
+                              bool verify_ve, int* exit_code);
 
 // OpenEnvelope opens `path` with keys from the source `keys` names. On
 // failure it reports and sets *exit_code (1 unreadable or not an envelope,

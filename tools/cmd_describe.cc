@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
+#include "crypto/ve_envelope.h"
 #include "nlohmann/json.hpp"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -92,11 +93,68 @@ void PrintText(const std::string& path, const EnvelopeHeader& h) {
        "key");
 }
 
+nlohmann::json VeJson(const std::string& path, const VeHeader& h) {
+  nlohmann::json attrs = nlohmann::json::object();
+  for (const VeAttribute& a : h.attributes) {
+    attrs[a.name] = a.is_string()
+                        ? a.value
+                        : Hex({reinterpret_cast<const uint8_t*>(a.value.data()),
+                               a.value.size()});
+  }
+  const KeyRef ref = VeKeyRef(h.Attribute("vmware.keyInfo"));
+  return {{"file", path},
+          {"format", "vmware-data-transform-envelope"},
+          {"version", h.version},
+          {"offset", h.offset},
+          {"cipher", h.Attribute("vmware.cipherName")},
+          {"key_info", h.Attribute("vmware.keyInfo")},
+          {"key_id", ref.key_id},
+          {"provider", ref.provider},
+          {"attributes", attrs},
+          {"header_size", 512 + h.size},
+          {"data_size", h.ciphertext_length},
+          {"payload_upper_bound", h.PayloadUpperBound()},
+          {"footer_size", kVeBlock},
+          {"footer_version", h.footer_version},
+          {"tag_size", h.tag.size()}};
+}
+
+void PrintVe(const nlohmann::json& j) {
+  auto line = [](const char* name, const std::string& value) {
+    if (!value.empty()) std::printf("%-15s %s\n", name, value.c_str());
+  };
+  line("file:", j["file"]);
+  line("format:",
+       absl::StrCat(
+           "VMware DataTransformEnvelope v", j["version"].get<int>(),
+           j["offset"].get<uint64_t>()
+               ? absl::StrCat(" at offset ", j["offset"].get<uint64_t>())
+               : ""));
+  line("cipher:", j["cipher"]);
+  line("key:",
+       absl::StrCat("keyID '", j["key_id"].get<std::string>(), "'",
+                    j["provider"].get<std::string>().empty()
+                        ? ""
+                        : absl::StrCat(", provider '",
+                                       j["provider"].get<std::string>(), "'")));
+  for (const auto& [name, value] : j["attributes"].items())
+    line((name + ":").c_str(), value.get<std::string>());
+  line("data:", absl::StrCat(j["data_size"].get<uint64_t>(),
+                             " bytes encrypted; payload at most ",
+                             j["payload_upper_bound"].get<uint64_t>(),
+                             " (exact once decrypted)"));
+  line("footer:",
+       absl::StrCat(j["footer_size"].get<uint64_t>(), " bytes, AEAD footer v",
+                    j["footer_version"].get<int>(), ", ",
+                    j["tag_size"].get<size_t>(), "-byte tag"));
+}
+
 }  // namespace
 
 void AddDescribeCommand(CLI::App& app, int* exit_code) {
   struct Flags {
     bool json = false;
+    std::optional<uint64_t> offset;
     std::vector<std::string> files;
   };
   auto f = std::make_shared<Flags>();
@@ -106,16 +164,44 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
       "dump metadata (no key needed)");
   c->add_flag("--json", f->json,
               "print JSON (one object per file, in an array)");
-  c->add_option("FILE", f->files, "envelopes to describe")->required();
+  c->add_option("--offset", f->offset,
+                "VMware .ve: where the envelope starts (default: 0 or 4096)");
+  c->add_option("FILE", f->files,
+                "envelopes to describe (dumpcrypt or VMware .ve)")
+      ->required();
   c->callback([f, exit_code] {
     nlohmann::json all = nlohmann::json::array();
     for (const std::string& path : f->files) {
-      auto header = [&]() -> absl::StatusOr<EnvelopeHeader> {
-        DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path));
-        return ReadHeader(fd.get());
-      }();
+      auto fd = OpenReadOnly(path);
+      if (!fd.ok()) {
+        *exit_code = Fail("describe", Prefix(fd.status(), path));
+        continue;
+      }
+      absl::StatusOr<EnvelopeHeader> header =
+          f->offset ? absl::FailedPreconditionError("") : ReadHeader(fd->get());
+      if (absl::IsFailedPrecondition(header.status())) {
+        absl::StatusOr<VeHeader> ve = ReadVeHeader(fd->get(), f->offset);
+        if (ve.ok()) {
+          nlohmann::json j = VeJson(path, *ve);
+          if (f->json) {
+            all.push_back(j);
+          } else {
+            if (&path != &f->files.front()) std::printf("\n");
+            PrintVe(j);
+          }
+          continue;
+        }
+        if (!absl::IsFailedPrecondition(ve.status())) header = ve.status();
+      }
       if (!header.ok()) {
-        *exit_code = Fail("describe", Prefix(header.status(), path));
+        *exit_code = Fail(
+            "describe",
+            Prefix(
+                absl::IsFailedPrecondition(header.status())
+                    ? absl::FailedPreconditionError(
+                          "neither a dumpcrypt envelope nor a VMware .ve file")
+                    : header.status(),
+                path));
         continue;
       }
       if (f->json) {

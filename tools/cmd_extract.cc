@@ -16,6 +16,7 @@ constexpr size_t kChunk = 1 << 20;
 
 struct Flags {
   KeySourceFlags keys;
+  VeFlags ve;
   std::string file, output;
   bool force = false;
 };
@@ -23,8 +24,11 @@ struct Flags {
 int RunExtract(const Flags& f) {
   const std::string cmd = "extract";
   int exit_code = kExitOk;
-  auto reader = OpenEnvelope(cmd, f.file, f.keys, &exit_code);
-  if (reader == nullptr) return exit_code;
+  std::optional<Opened> reader =
+      OpenAny(cmd, f.file, f.keys, f.ve, true, &exit_code);
+  if (!reader) return exit_code;
+  // A VMware envelope extracts to its payload alone (no cleartext prefix).
+  const uint64_t start = reader->vmware ? reader->vmware->header().offset : 0;
 
   std::optional<AtomicFile> out;
   std::optional<CleanupOnSignal> cleanup;
@@ -38,7 +42,7 @@ int RunExtract(const Flags& f) {
   }
   Progress progress("extracting", reader->size());
   std::vector<uint8_t> buf(kChunk);
-  for (uint64_t pos = 0; pos < reader->size();) {
+  for (uint64_t pos = start; pos < reader->size();) {
     auto got = reader->ReadAt(pos, absl::MakeSpan(buf));
     if (!got.ok()) return Fail(cmd, Prefix(got.status(), f.file));
     absl::Status status =
@@ -57,8 +61,18 @@ int RunExtract(const Flags& f) {
 int RunVerify(const Flags& f) {
   const std::string cmd = "verify";
   int exit_code = kExitOk;
-  auto reader = OpenEnvelope(cmd, f.file, f.keys, &exit_code);
-  if (reader == nullptr) return exit_code;
+  std::optional<Opened> opened =
+      OpenAny(cmd, f.file, f.keys, f.ve, true, &exit_code);
+  if (!opened) return exit_code;
+  if (opened->vmware) {
+    std::printf(
+        "%s: OK: VMware envelope, GCM tag verified (context \"%s\"), payload "
+        "%llu bytes\n",
+        f.file.c_str(), opened->vmware->verified_context()->c_str(),
+        static_cast<unsigned long long>(opened->vmware->payload_length()));
+    return kExitOk;
+  }
+  const auto& reader = opened->dumpcrypt;
   const EnvelopeHeader& h = reader->header();
   Progress progress("verifying", reader->size());
   std::vector<uint8_t> buf(kChunk);
@@ -123,6 +137,7 @@ void AddExtractCommand(CLI::App& app, int* exit_code) {
       "decrypt a whole envelope to OUTPUT (mode 0600; appears only when "
       "complete and verified) or to - for stdout");
   f->keys.Add(c);
+  f->ve.Add(c);
   c->add_flag("--force", f->force, "replace OUTPUT if it exists");
   c->add_option("FILE", f->file, "envelope")->required();
   c->add_option("OUTPUT", f->output, "plaintext file, or -")->required();
@@ -136,6 +151,7 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
       "read every sector and check every tag; exit 4 and list the "
       "damaged sectors if any");
   f->keys.Add(c);
+  f->ve.Add(c);
   c->add_option("FILE", f->file, "envelope")->required();
   c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
 }

@@ -1,0 +1,337 @@
+#include "crypto/ve_envelope.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/prefixed_view.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "crypto/status_macros.h"
+
+namespace dumpcrypt {
+namespace {
+
+constexpr char kMagic[] = "DataTransformEnvelope";
+constexpr char kAeadFooterMagic[] = "DataTransformAeadFooter";
+constexpr char kCryptoFooterMagic[] = "DataTransformCryptoFooter";
+constexpr uint32_t kMaxHeaderArea = 16 << 20;
+constexpr size_t kChunk = 1 << 20;
+
+uint32_t Le32(const uint8_t* p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+uint64_t Le64(const uint8_t* p) {
+  return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32;
+}
+
+std::string Unescape(absl::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    int hi, lo;
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9'                     ? c - '0'
+             : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                      : -1;
+    };
+    if (in[i] == '%' && i + 2 < in.size() && (hi = hex(in[i + 1])) >= 0 &&
+        (lo = hex(in[i + 2])) >= 0) {
+      out.push_back(static_cast<char>(hi << 4 | lo));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const VeAttribute* VeHeader::Find(const std::string& name) const {
+  for (const VeAttribute& a : attributes) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::string VeHeader::Attribute(const std::string& name) const {
+  const VeAttribute* a = Find(name);
+  return a == nullptr ? "" : a->value;
+}
+
+absl::StatusOr<std::vector<VeAttribute>> ParseVeAttributes(
+    absl::Span<const uint8_t> area) {
+  std::vector<VeAttribute> out;
+  size_t pos = 0;
+  auto cstring = [&](std::string* s) {
+    const uint8_t* start = area.data() + pos;
+    const void* nul = std::memchr(start, 0, area.size() - pos);
+    if (nul == nullptr) return false;
+    const size_t n = static_cast<const uint8_t*>(nul) - start;
+    s->assign(reinterpret_cast<const char*>(start), n);
+    pos += n + 1;
+    return true;
+  };
+  while (pos < area.size() && area[pos] != 0) {
+    VeAttribute a;
+    if (area.size() - pos < 4)
+      return absl::DataLossError("envelope attribute truncated");
+    a.type = area[pos];
+    a.flags = area[pos + 1];
+    pos += 4;
+    if (!cstring(&a.name))
+      return absl::DataLossError("envelope attribute name unterminated");
+    if (a.type == 0x0B) {
+      if (!cstring(&a.value))
+        return absl::DataLossError("attribute " + a.name +
+                                   ": string unterminated");
+    } else if (a.type == 0x0C) {
+      if (area.size() - pos < 8)
+        return absl::DataLossError("attribute " + a.name +
+                                   ": length truncated");
+      const uint64_t n = Le64(area.data() + pos);
+      pos += 8;
+      if (n > area.size() - pos)
+        return absl::DataLossError("attribute " + a.name +
+                                   ": value past the header");
+      a.value.assign(reinterpret_cast<const char*>(area.data() + pos), n);
+      pos += n;
+    } else {
+      return absl::DataLossError(
+          absl::StrCat("attribute ", a.name, ": unknown type ", a.type));
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<VeHeader> ReadVeHeader(int fd, std::optional<uint64_t> offset) {
+  std::vector<uint64_t> candidates =
+      offset ? std::vector<uint64_t>{*offset} : std::vector<uint64_t>{0, 4096};
+  VeHeader h;
+  uint8_t fixed[512];
+  bool found = false;
+  for (uint64_t at : candidates) {
+    DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(fixed), at));
+    if (got == sizeof(fixed) &&
+        std::memcmp(fixed, kMagic, sizeof(kMagic)) == 0) {
+      h.offset = at;
+      found = true;
+      break;
+    }
+  }
+  if (!found)
+    return absl::FailedPreconditionError("not a VMware DataTransformEnvelope");
+  h.size = Le32(fixed + 0x1F8);
+  h.version = Le32(fixed + 0x1FC);
+  if (h.version != 2)
+    return absl::UnimplementedError(
+        absl::StrCat("VMware envelope version ", h.version));
+  if (h.size < 4 || h.size > kMaxHeaderArea)
+    return absl::DataLossError("VMware envelope header size impossible");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "stat");
+  h.file_size = static_cast<uint64_t>(st.st_size);
+  h.data_start = h.offset + 512 + h.size;
+  if (h.file_size < h.data_start + 2 * kVeBlock)
+    return absl::DataLossError("VMware envelope truncated");
+  h.ciphertext_length = h.file_size - kVeBlock - h.data_start;
+  h.header_bytes.resize(512 + h.size);
+  DC_ASSIGN_OR_RETURN(size_t got,
+                      PreadFull(fd, absl::MakeSpan(h.header_bytes), h.offset));
+  if (got != h.header_bytes.size())
+    return absl::DataLossError("VMware envelope header truncated");
+  DC_ASSIGN_OR_RETURN(
+      h.attributes,
+      ParseVeAttributes(absl::MakeConstSpan(h.header_bytes).subspan(0x200)));
+  uint8_t footer[kVeBlock];
+  DC_ASSIGN_OR_RETURN(
+      got, PreadFull(fd, absl::MakeSpan(footer), h.file_size - kVeBlock));
+  if (got != kVeBlock || std::memcmp(footer, kAeadFooterMagic,
+                                     sizeof(kAeadFooterMagic) - 1) != 0) {
+    return absl::DataLossError("VMware envelope has no AEAD footer");
+  }
+  const uint32_t tag_size = Le32(footer + 4088);
+  h.footer_version = Le32(footer + 4092);
+  if (tag_size < 12 || tag_size > 16)
+    return absl::DataLossError("VMware envelope tag size impossible");
+  h.tag.assign(reinterpret_cast<const char*>(footer + 32), tag_size);
+  return h;
+}
+
+KeyRef VeKeyRef(const std::string& key_info) {
+  const size_t fqid = key_info.find("fqid/");
+  if (fqid == std::string::npos) return KeyRef{"", key_info};
+  absl::string_view rest = absl::string_view(key_info).substr(fqid + 5);
+  rest = rest.substr(0, rest.find_first_of(",)"));
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
+  if (parts.size() < 3) return KeyRef{"", key_info};
+  return KeyRef{Unescape(parts[1]), Unescape(parts[2])};
+}
+
+std::vector<std::string> DefaultVeContexts() { return {"ESXConfiguration"}; }
+
+absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
+    UniqueFd fd, VeHeader header, const SecretBytes& key,
+    const std::vector<std::string>& contexts, bool verify,
+    bool require_verified) {
+  const std::string cipher = header.Attribute("vmware.cipherName");
+  if (cipher != "AES-256-GCM")
+    return absl::UnimplementedError("VMware envelope cipher '" + cipher + "'");
+  if (key.size() != 32)
+    return absl::UnauthenticatedError("the key is not 32 bytes");
+  if (const VeAttribute* hash = header.Find("vmware.keyHash")) {
+    uint8_t digest[32];
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(
+        EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (sha == nullptr ||
+        EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(sha.get(), cipher.data(), cipher.size()) != 1 ||
+        EVP_DigestUpdate(sha.get(), key.data(), key.size()) != 1 ||
+        EVP_DigestFinal_ex(sha.get(), digest, nullptr) != 1) {
+      return OpenSslError(absl::StatusCode::kInternal, "SHA-256");
+    }
+    if (hash->value.size() != sizeof(digest) ||
+        CRYPTO_memcmp(digest, hash->value.data(), sizeof(digest)) != 0) {
+      return absl::UnauthenticatedError(
+          "the key does not match the envelope's keyHash (wrong key)");
+    }
+  }
+  const std::string iv = header.Attribute("vmware.iv");
+  if (iv.size() != 12) return absl::DataLossError("vmware.iv is not 12 bytes");
+  if (header.ciphertext_length > (uint64_t{1} << 36))
+    return absl::DataLossError("VMware envelope over 64 GiB");
+  CipherCtxPtr ctr(EVP_CIPHER_CTX_new());
+  if (ctr == nullptr ||
+      EVP_DecryptInit_ex2(ctr.get(), FetchCipher("AES-256-CTR"), key.data(),
+                          nullptr, nullptr) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR key setup");
+  }
+  DC_ASSIGN_OR_RETURN(auto pool, CipherContextPool::Create(std::move(ctr)));
+  std::vector<uint8_t> prefix(header.offset);
+  DC_ASSIGN_OR_RETURN(size_t got,
+                      PreadFull(fd.get(), absl::MakeSpan(prefix), 0));
+  if (got != prefix.size())
+    return absl::DataLossError("cleartext prefix truncated");
+  std::unique_ptr<VeReader> reader(new VeReader(
+      std::move(fd), std::move(header), std::move(pool), std::move(prefix)));
+  const VeHeader& h = reader->header_;
+
+  // The crypto footer, at the end of the last plaintext block.
+  std::vector<uint8_t> last(kVeBlock);
+  DC_RETURN_IF_ERROR(
+      reader->DecryptAt(h.ciphertext_length - kVeBlock, absl::MakeSpan(last)));
+  const uint8_t* footer = last.data() + kVeBlock - 512;
+  const uint32_t padding = Le32(last.data() + kVeBlock - 8);
+  if (std::memcmp(footer, kCryptoFooterMagic, sizeof(kCryptoFooterMagic) - 1) !=
+          0 ||
+      Le32(last.data() + kVeBlock - 4) != 2 ||
+      padding > h.ciphertext_length - kVeBlock) {
+    return absl::DataLossError(
+        "no crypto footer after decryption (damaged file)");
+  }
+  reader->payload_length_ = h.ciphertext_length - kVeBlock - padding;
+  if (!verify) return reader;
+
+  // One pass over the ciphertext, one GCM context per candidate context.
+  std::vector<CipherCtxPtr> gcm;
+  for (const std::string& context : contexts) {
+    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    int len = 0;
+    if (ctx == nullptr ||
+        EVP_DecryptInit_ex2(ctx.get(), FetchCipher("AES-256-GCM"), key.data(),
+                            reinterpret_cast<const uint8_t*>(iv.data()),
+                            nullptr) != 1 ||
+        EVP_DecryptUpdate(ctx.get(), nullptr, &len, h.header_bytes.data(),
+                          static_cast<int>(h.header_bytes.size())) != 1 ||
+        (!context.empty() &&
+         EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                           reinterpret_cast<const uint8_t*>(context.data()),
+                           static_cast<int>(context.size())) != 1)) {
+      return OpenSslError(absl::StatusCode::kInternal, "AES-256-GCM setup");
+    }
+    gcm.push_back(std::move(ctx));
+  }
+  std::vector<uint8_t> in(kChunk), out(kChunk);
+  for (uint64_t pos = 0; pos < h.ciphertext_length;) {
+    const size_t n = static_cast<size_t>(
+        std::min<uint64_t>(kChunk, h.ciphertext_length - pos));
+    DC_ASSIGN_OR_RETURN(
+        got, PreadFull(reader->fd_.get(), absl::MakeSpan(in.data(), n),
+                       h.data_start + pos));
+    if (got != n)
+      return absl::DataLossError("VMware envelope truncated while verifying");
+    for (auto& ctx : gcm) {
+      int len = 0;
+      if (EVP_DecryptUpdate(ctx.get(), out.data(), &len, in.data(),
+                            static_cast<int>(n)) != 1) {
+        return OpenSslError(absl::StatusCode::kInternal, "AES-256-GCM");
+      }
+    }
+    pos += n;
+  }
+  OPENSSL_cleanse(out.data(), out.size());
+  for (size_t i = 0; i < gcm.size(); ++i) {
+    int len = 0;
+    std::string tag = h.tag;
+    if (EVP_CIPHER_CTX_ctrl(gcm[i].get(), EVP_CTRL_AEAD_SET_TAG,
+                            static_cast<int>(tag.size()), tag.data()) == 1 &&
+        EVP_DecryptFinal_ex(gcm[i].get(), out.data(), &len) == 1) {
+      reader->verified_context_ = contexts[i];
+      break;
+    }
+  }
+  if (!reader->verified_context_ && require_verified) {
+    return absl::DataLossError(
+        absl::StrCat("the GCM tag does not verify with any context tried (",
+                     absl::StrJoin(contexts, ", "),
+                     "): the file was changed, or its "
+                     "context string is not known (add one with --context)"));
+  }
+  return reader;
+}
+
+absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {
+  DC_ASSIGN_OR_RETURN(size_t got,
+                      PreadFull(fd_.get(), data, header_.data_start + pos));
+  if (got != data.size())
+    return absl::DataLossError("VMware envelope truncated");
+  DC_ASSIGN_OR_RETURN(auto lease, ctr_->Acquire());
+  const std::string nonce = header_.Attribute("vmware.iv");
+  uint8_t iv[16];
+  std::memcpy(iv, nonce.data(), 12);
+  const uint64_t block = pos / 16;
+  const uint32_t counter = static_cast<uint32_t>(2 + block);
+  iv[12] = counter >> 24;
+  iv[13] = counter >> 16;
+  iv[14] = counter >> 8;
+  iv[15] = counter;
+  int len = 0;
+  uint8_t skip[16] = {};
+  if (EVP_DecryptInit_ex2(lease.get(), nullptr, nullptr, iv, nullptr) != 1 ||
+      (pos % 16 != 0 && EVP_DecryptUpdate(lease.get(), skip, &len, skip,
+                                          static_cast<int>(pos % 16)) != 1)) {
+    return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR");
+  }
+  for (size_t done = 0; done < data.size();) {
+    const int n =
+        static_cast<int>(std::min<size_t>(data.size() - done, 1 << 30));
+    if (EVP_DecryptUpdate(lease.get(), data.data() + done, &len,
+                          data.data() + done, n) != 1) {
+      return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> VeReader::ReadAt(uint64_t offset,
+                                        absl::Span<uint8_t> out) const {
+  return ReadPrefixedView(prefix_, size(), offset, out,
+                          [this](uint64_t pos, absl::Span<uint8_t> rest) { return DecryptAt(pos, rest); });
+}
+
+}  // namespace dumpcrypt

@@ -1,0 +1,130 @@
+// VMware ESXi "DataTransformEnvelope" files (.ve): version 2, AES-256-GCM.
+// The layout, from offset O (0, or 4096 for zdumps, which keep a cleartext
+// header before the envelope):
+//   O           "DataTransformEnvelope"; u32 LE size at O+0x1F8, version at
+//   O+0x1FC O+0x200     attributes: u8 type, u8 flags, u16 reserved,
+//   NUL-terminated name,
+//               value (type 0x0B: NUL-terminated string; 0x0C: u64 LE length +
+//               bytes); a type byte 0 ends the list
+//   O+512+size  ciphertext, up to the last 4096 bytes of the file
+//   end-4096    AEAD footer: "DataTransformAeadFooter", tag at +32, u32 tag
+//   size at
+//               +4088, u32 version at +4092
+// GCM nonce = vmware.iv; associated data = bytes [O, O+512+size) then a
+// context string the file does not name ("ESXConfiguration" for
+// configuration archives). The plaintext is payload || padding || a final
+// 4096-byte block ending in a 512-byte crypto footer
+// ("DataTransformCryptoFooter", u32 padding at -8, u32 version 2 at -4). key
+// hash = SHA-256(cipherName || key).
+#ifndef DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
+#define DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crypto/envelope_format.h"
+#include "crypto/file_io.h"
+#include "crypto/openssl_util.h"
+#include "crypto/secret_bytes.h"
+
+namespace dumpcrypt {
+
+inline constexpr uint64_t kVeBlock = 4096;
+
+struct VeAttribute {
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  std::string name;
+  std::string value;
+  bool is_string() const { return type == 0x0B; }
+};
+
+struct VeHeader {
+  uint64_t offset = 0;  // bytes of cleartext before the envelope
+  uint32_t size = 0;
+  uint32_t version = 0;
+  std::vector<VeAttribute> attributes;
+  std::vector<uint8_t> header_bytes;  // [offset, data_start): part of the AAD
+  uint64_t data_start = 0;
+  uint64_t file_size = 0;
+  uint64_t ciphertext_length = 0;
+  std::string tag;
+  uint32_t footer_version = 0;
+
+  const VeAttribute* Find(const std::string& name) const;
+  std::string Attribute(const std::string& name) const;  // "" if absent
+  // PayloadUpperBound is the largest the payload can be (before the crypto
+  // footer is decrypted).
+  uint64_t PayloadUpperBound() const {
+    return ciphertext_length > kVeBlock ? ciphertext_length - kVeBlock : 0;
+  }
+};
+
+// ParseVeAttributes parses the attribute area. DATA_LOSS if malformed.
+absl::StatusOr<std::vector<VeAttribute>> ParseVeAttributes(
+    absl::Span<const uint8_t> area);
+
+// ReadVeHeader reads the envelope of `fd` at `offset`, or, without one, at 0
+// or 4096 (where the magic is). FAILED_PRECONDITION: no envelope there;
+// DATA_LOSS: damaged or truncated; UNIMPLEMENTED: other versions.
+absl::StatusOr<VeHeader> ReadVeHeader(
+    int fd, std::optional<uint64_t> offset = std::nullopt);
+
+// VeKeyRef turns vmware.keyInfo into a key reference: a plain keyID as is;
+// a VMware locator (vmware:key/fqid/<uniqueId>/<keyServerId>/<keyId>, %xx-
+// escaped, possibly inside list/(...) or pair/(...)) gives keyId, with
+// keyServerId as the provider.
+KeyRef VeKeyRef(const std::string& key_info);
+
+// DefaultVeContexts are the known associated-data strings.
+std::vector<std::string> DefaultVeContexts();
+
+class VeReader {
+ public:
+  // Open checks `key` against keyHash (UNAUTHENTICATED if it is not the
+  // file's key), decrypts the crypto footer for the exact payload length
+  // (DATA_LOSS if it is not there), and, when `verify`, checks the GCM tag in
+  // one sequential pass with every candidate context at once. If none
+  // verifies: DATA_LOSS naming the contexts tried, unless !require_verified.
+  static absl::StatusOr<std::unique_ptr<VeReader>> Open(
+      UniqueFd fd, VeHeader header, const SecretBytes& key,
+      const std::vector<std::string>& contexts, bool verify,
+      bool require_verified);
+
+  // ReadAt reads the decrypted view (cleartext prefix, then payload),
+  // decrypting only the range asked (GCM is counter mode). Thread-safe.
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<uint8_t> out) const;
+
+  uint64_t size() const { return header_.offset + payload_length_; }
+  uint64_t payload_length() const { return payload_length_; }
+  const VeHeader& header() const { return header_; }
+  // verified_context is the context whose tag matched, if any.
+  const std::optional<std::string>& verified_context() const {
+    return verified_context_;
+  }
+
+ private:
+  VeReader(UniqueFd fd, VeHeader header, std::unique_ptr<CipherContextPool> ctr,
+           std::vector<uint8_t> prefix)
+      : fd_(std::move(fd)),
+        header_(std::move(header)),
+        ctr_(std::move(ctr)),
+        prefix_(std::move(prefix)) {}
+  absl::Status DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const;
+
+  const UniqueFd fd_;
+  const VeHeader header_;
+  const std::unique_ptr<CipherContextPool> ctr_;
+  const std::vector<uint8_t> prefix_;
+  uint64_t payload_length_ = 0;
+  std::optional<std::string> verified_context_;
+};
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
