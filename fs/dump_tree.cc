@@ -80,37 +80,69 @@ bool DumpTree::IsEnvelopeAt(int dir_fd, const std::string& name) const {
                     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
   UniqueFd owned(fd);
-  uint8_t magic[kEnvelopeMagic.size()];
-  auto got = PreadFull(fd, absl::MakeSpan(magic), 0);
-  return got.ok() && HasEnvelopeMagic(absl::MakeConstSpan(magic, *got));
+  static constexpr char kVeMagic[] = "DataTransformEnvelope";
+  uint8_t head[sizeof(kVeMagic)];
+  for (uint64_t at : {uint64_t{0}, kVeBlock}) {
+    auto got = PreadFull(fd, absl::MakeSpan(head), at);
+    if (!got.ok()) return false;
+    if (at == 0 && HasEnvelopeMagic(absl::MakeConstSpan(head, *got)))
+      return true;
+    if (*got == sizeof(head) && std::memcmp(head, kVeMagic, sizeof(head)) == 0)
+      return true;
+  }
+  return false;
 }
 
-// SourceName maps a name shown in the mount to the entry of the source
-// folder it stands for: "x" is "x.dce" when that is an envelope and no "x"
-// exists; an envelope "x.dce" shown as "x" is not found under its own name.
+std::vector<std::string> DumpTree::Suffixes() const {
+  std::vector<std::string> out;
+  if (!options_.suffix.empty()) out.push_back(options_.suffix);
+  if (options_.suffix != ".ve") out.push_back(".ve");
+  return out;
+}
+
+// ShownName is the name the mount shows for the source entry `name`: an
+// envelope loses its suffix unless the stripped name exists in the source
+// or belongs to an envelope with a suffix that comes first.
+std::string DumpTree::ShownName(int dir_fd, const std::string& name) const {
+  const std::vector<std::string> suffixes = Suffixes();
+  auto exists = [&](const std::string& n) {
+    struct stat st;
+    return ::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  };
+  for (size_t i = 0; i < suffixes.size(); ++i) {
+    const std::string& suffix = suffixes[i];
+    if (name.size() <= suffix.size() || !absl::EndsWith(name, suffix)) continue;
+    const std::string stripped = name.substr(0, name.size() - suffix.size());
+    if (exists(stripped) || !IsEnvelopeAt(dir_fd, name)) return name;
+    for (size_t j = 0; j < i; ++j) {
+      if (IsEnvelopeAt(dir_fd, stripped + suffixes[j])) return name;
+    }
+    return stripped;
+  }
+  return name;
+}
+
+// SourceName maps a name shown in the mount back to its source entry.
 absl::StatusOr<std::string> DumpTree::SourceName(
     const Inode& dir, const std::string& name) const {
   if (name.empty() || name == "." || name == ".." ||
       name.find('/') != std::string::npos) {
     return absl::NotFoundError(name);
   }
-  auto exists = [&](const std::string& n) {
-    struct stat st;
-    return ::fstatat(dir.fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-  };
-  const std::string& suffix = options_.suffix;
-  if (!suffix.empty()) {
-    if (!exists(name) && IsEnvelopeAt(dir.fd.get(), name + suffix))
-      return name + suffix;
-    if (name.size() > suffix.size() && absl::EndsWith(name, suffix)) {
-      const std::string stripped = name.substr(0, name.size() - suffix.size());
-      if (!exists(stripped) && IsEnvelopeAt(dir.fd.get(), name)) {
-        return absl::NotFoundError(name);
-      }
+  struct stat st;
+  for (const std::string& suffix : Suffixes()) {
+    const std::string candidate = name + suffix;
+    if (::fstatat(dir.fd.get(), candidate.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+            0 &&
+        ShownName(dir.fd.get(), candidate) == name) {
+      return candidate;
     }
   }
-  if (!exists(name)) return absl::NotFoundError(name);
-  return name;
+  if (::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      ShownName(dir.fd.get(), name) == name) {
+    return name;
+  }
+  return absl::NotFoundError(name);
 }
 
 absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
@@ -131,7 +163,16 @@ absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
       inode->kind = Kind::kEnvelope;
       inode->header =
           std::make_shared<const EnvelopeHeader>(std::move(header).value());
-    } else if (!absl::IsFailedPrecondition(header.status())) {
+    } else if (absl::IsFailedPrecondition(header.status())) {
+      absl::StatusOr<VeHeader> ve = ReadVeHeader(reader.get());
+      if (ve.ok()) {
+        inode->kind = Kind::kVmware;
+        inode->ve = std::make_shared<const VeHeader>(std::move(ve).value());
+      } else if (!absl::IsFailedPrecondition(ve.status())) {
+        inode->kind = Kind::kBrokenEnvelope;
+        inode->broken = std::string(ve.status().message());
+      }
+    } else {
       inode->kind = Kind::kBrokenEnvelope;
       inode->broken = std::string(header.status().message());
     }
@@ -214,6 +255,13 @@ struct stat DumpTree::Attr(const Inode& inode) const {
   if (inode.kind == Kind::kEnvelope) {
     st.st_size = static_cast<off_t>(inode.header->DecryptedSize());
     st.st_blocks = (st.st_size + 511) / 512;
+  } else if (inode.kind == Kind::kVmware) {
+    // Exact once the crypto footer was decrypted at the first open; until
+    // then the most the payload can be.
+    absl::MutexLock lock(&inode.mu);
+    st.st_size = static_cast<off_t>(inode.ve_size.value_or(
+        inode.ve->offset + inode.ve->PayloadUpperBound()));
+    st.st_blocks = (st.st_size + 511) / 512;
   } else if (inode.kind == Kind::kBrokenEnvelope) {
     st.st_size = 0;
     st.st_blocks = 0;
@@ -258,16 +306,9 @@ absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
                    e->d_ino ? e->d_ino : 1};
   }
   std::vector<DirEntry> out = {{".", S_IFDIR, 1}, {"..", S_IFDIR, 1}};
-  const std::string& suffix = options_.suffix;
   for (const auto& [name, type_ino] : names) {
-    std::string shown = name;
-    if (!suffix.empty() && name.size() > suffix.size() &&
-        absl::EndsWith(name, suffix)) {
-      std::string stripped = name.substr(0, name.size() - suffix.size());
-      if (!names.count(stripped) && IsEnvelopeAt(::dirfd(dir), name))
-        shown = std::move(stripped);
-    }
-    out.push_back({std::move(shown), type_ino.first, type_ino.second});
+    out.push_back(
+        {ShownName(::dirfd(dir), name), type_ino.first, type_ino.second});
   }
   ::closedir(dir);
   return out;
@@ -277,9 +318,12 @@ absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
                                                const std::string& name) {
   std::shared_ptr<Inode> inode = Get(ino);
   if (inode == nullptr) return absl::NotFoundError("stale inode");
-  if (inode->kind != Kind::kEnvelope || !absl::StartsWith(name, kXattrPrefix)) {
+  if ((inode->kind != Kind::kEnvelope && inode->kind != Kind::kVmware) ||
+      !absl::StartsWith(name, kXattrPrefix)) {
     return absl::FailedPreconditionError(name);
   }
+  if (inode->kind == Kind::kVmware)
+    return VmwareXattr(*inode, name.substr(sizeof(kXattrPrefix) - 1));
   const EnvelopeHeader& h = *inode->header;
   const DumpMetadata& m = h.metadata;
   const std::string key = name.substr(sizeof(kXattrPrefix) - 1);
@@ -297,15 +341,41 @@ absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
   if (key == "vm_uuid") return m.vm_uuid;
   if (key == "sector_size") return absl::StrCat(h.sector_size);
   if (key == "integrity") return std::string(h.integrity ? "aes-gmac" : "none");
-  if (key == "key_status") {
-    {
-      absl::MutexLock lock(&inode->mu);
-      if (!inode->key_error.empty())
-        return absl::StrCat("missing: ", inode->key_error);
-    }
-    return keys_->Status(h.primary_key());
-  }
+  if (key == "key_status") return KeyStatus(*inode);
   return absl::FailedPreconditionError(name);
+}
+
+KeyRef DumpTree::RefOf(const Inode& inode) const {
+  if (inode.header != nullptr) return inode.header->primary_key();
+  if (inode.ve != nullptr)
+    return VeKeyRef(inode.ve->Attribute("vmware.keyInfo"));
+  return {};
+}
+
+std::string DumpTree::KeyStatus(const Inode& inode) const {
+  {
+    absl::MutexLock lock(&inode.mu);
+    if (!inode.key_error.empty())
+      return absl::StrCat("missing: ", inode.key_error);
+  }
+  return keys_->Status(RefOf(inode));
+}
+
+absl::StatusOr<std::string> DumpTree::VmwareXattr(
+    const Inode& inode, const std::string& key) const {
+  const KeyRef ref = RefOf(inode);
+  if (key == "key_id") return ref.key_id;
+  if (key == "provider") return ref.provider;
+  if (key == "type") return std::string("vmware");
+  if (key == "integrity") return inode.ve->Attribute("vmware.cipherName");
+  if (key == "key_status") return KeyStatus(inode);
+  if (key == "verified") {
+    absl::MutexLock lock(&inode.mu);
+    if (!inode.ve_verified.has_value()) return std::string("untried");
+    if (inode.ve_verified->empty()) return std::string("no");
+    return absl::StrCat("yes (context ", *inode.ve_verified, ")");
+  }
+  return absl::FailedPreconditionError("user.dumpcrypt." + key);
 }
 
 absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {
@@ -315,6 +385,11 @@ absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {
   if (inode->kind == Kind::kEnvelope) {
     for (const char* n : kXattrNames)
       names.push_back(absl::StrCat(kXattrPrefix, n));
+  } else if (inode->kind == Kind::kVmware) {
+    for (const char* n : {"key_id", "provider", "type", "integrity",
+                          "key_status", "verified"}) {
+      names.push_back(absl::StrCat(kXattrPrefix, n));
+    }
   }
   return names;
 }
@@ -333,9 +408,10 @@ void DumpTree::Audit(absl::string_view event, const Inode& inode,
                      const Caller* caller, const absl::Status& status) const {
   if (audit_ == nullptr) return;
   nlohmann::json fields = {{"path", inode.path}};
-  if (inode.header != nullptr) {
-    fields["key_id"] = inode.header->primary_key().key_id;
-    fields["provider"] = inode.header->primary_key().provider;
+  if (inode.header != nullptr || inode.ve != nullptr) {
+    const KeyRef ref = RefOf(inode);
+    fields["key_id"] = ref.key_id;
+    fields["provider"] = ref.provider;
   }
   if (caller != nullptr) {
     fields["uid"] = caller->uid;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "crypto/envelope_format.h"
 #include "crypto/file_io.h"
+#include "crypto/ve_envelope.h"
 #include "fs/audit_log.h"
 #include "kms/key_cache.h"
 
@@ -34,6 +36,10 @@ absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd);
 struct TreeOptions {
   std::string source;           // the folder shown
   std::string suffix = ".dce";  // stripped from envelope names
+  // VMware .ve files: shown without ".ve"; their GCM tag is checked on the
+  // first open with these contexts (the given ones, then the known ones).
+  std::vector<std::string> ve_contexts;
+  bool ve_allow_unverified = false;  // serve files no context verifies
 };
 
 // Caller identifies who asked, for the audit log.
@@ -93,7 +99,15 @@ class DumpTree {
   size_t InodeCount() const;
 
  private:
-  enum class Kind { kDir, kEnvelope, kBrokenEnvelope, kFile, kSymlink, kOther };
+  enum class Kind {
+    kDir,
+    kEnvelope,
+    kVmware,
+    kBrokenEnvelope,
+    kFile,
+    kSymlink,
+    kOther
+  };
   struct Inode {
     uint64_t ino = 0;
     dev_t src_dev = 0;
@@ -102,10 +116,15 @@ class DumpTree {
     Kind kind = Kind::kOther;
     std::string path;  // relative to the source, for messages
     std::shared_ptr<const EnvelopeHeader> header;  // envelopes
+    std::shared_ptr<const VeHeader> ve;            // VMware envelopes
     std::string broken;                            // why a broken envelope is
-    absl::Mutex mu;
+    mutable absl::Mutex mu;
     uint64_t nlookup ABSL_GUARDED_BY(mu) = 0;
     std::string key_error ABSL_GUARDED_BY(mu);  // last failure to open
+    // VMware envelopes, after the first open: the exact size, and the
+    // context that verified ("" if none did and unverified files are served).
+    std::optional<uint64_t> ve_size ABSL_GUARDED_BY(mu);
+    std::optional<std::string> ve_verified ABSL_GUARDED_BY(mu);
   };
   friend class OpenFile;
 
@@ -115,6 +134,14 @@ class DumpTree {
   absl::StatusOr<std::string> SourceName(const Inode& dir,
                                          const std::string& name) const;
   bool IsEnvelopeAt(int dir_fd, const std::string& name) const;
+  std::vector<std::string> Suffixes() const;
+  std::string ShownName(int dir_fd, const std::string& name) const;
+  absl::StatusOr<std::unique_ptr<OpenFile>> OpenVmware(
+      const std::shared_ptr<Inode>& inode, const Caller& caller);
+  KeyRef RefOf(const Inode& inode) const;
+  std::string KeyStatus(const Inode& inode) const;
+  absl::StatusOr<std::string> VmwareXattr(const Inode& inode,
+                                          const std::string& key) const;
   absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,
                                                    const struct stat& st,
                                                    std::string path);

@@ -18,6 +18,7 @@ namespace {
 struct Session {
   DumpTree* tree;
   ServeOptions options;
+  fuse_session* se = nullptr;
   // Open files, deleted at the end if the kernel never released them, so
   // that their keys are cleansed at exit too.
   absl::Mutex mu;
@@ -134,7 +135,11 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     absl::MutexLock lock(&s.mu);
     s.open.erase(raw);
     delete raw;
+    return;
   }
+  // The first open of a VMware envelope learns its exact size: the kernel
+  // must drop the upper bound it was shown.
+  if (raw->size_changed()) fuse_lowlevel_notify_inval_inode(s.se, ino, -1, 0);
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset,
@@ -234,10 +239,11 @@ fuse_lowlevel_ops MakeOps() {
 
 int ServeFuse(DumpTree* tree, struct fuse_args* args,
               const std::string& mountpoint, const ServeOptions& options) {
-  Session session{tree, options, {}, {}};
+  Session session{tree, options, nullptr, {}, {}};
   const fuse_lowlevel_ops ops = MakeOps();
   fuse_session* se = fuse_session_new(args, &ops, sizeof(ops), &session);
   if (se == nullptr) return 1;
+  session.se = se;
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, mountpoint.c_str()) == 0) {

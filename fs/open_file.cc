@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "crypto/status_macros.h"
 #include "fs/log.h"
 #include "kms/envelope_opener.h"
@@ -13,8 +14,10 @@ const std::string& OpenFile::path() const { return inode_->path; }
 
 absl::StatusOr<size_t> OpenFile::Read(uint64_t offset,
                                       absl::Span<uint8_t> out) const {
-  if (reader_ == nullptr) return PreadFull(fd_.get(), out, offset);
-  absl::StatusOr<size_t> got = reader_->ReadAt(offset, out);
+  if (reader_ == nullptr && ve_ == nullptr)
+    return PreadFull(fd_.get(), out, offset);
+  absl::StatusOr<size_t> got =
+      reader_ ? reader_->ReadAt(offset, out) : ve_->ReadAt(offset, out);
   if (!got.ok()) {
     absl::Status status = Prefix(got.status(), inode_->path);
     LogLine(status.message());
@@ -44,6 +47,8 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
     }
     case Kind::kEnvelope:
       break;
+    case Kind::kVmware:
+      return OpenVmware(inode, caller);
     default:
       return absl::InvalidArgumentError(inode->path + " is not a file");
   }
@@ -75,6 +80,75 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
   Audit("open", *inode, &caller, absl::OkStatus());
   return std::unique_ptr<OpenFile>(
       new OpenFile(this, inode, UniqueFd(), std::move(reader).value()));
+}
+
+absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::OpenVmware(
+    const std::shared_ptr<Inode>& inode, const Caller& caller) {
+  std::vector<std::string> contexts = options_.ve_contexts;
+  for (const std::string& c : DefaultVeContexts()) {
+    if (std::find(contexts.begin(), contexts.end(), c) == contexts.end())
+      contexts.push_back(c);
+  }
+  std::optional<std::string> verified;
+  {
+    absl::MutexLock lock(&inode->mu);
+    verified = inode->ve_verified;
+  }
+  auto fail = [&](absl::string_view event, const absl::Status& status) {
+    LogLine(status.message());
+    Audit(event, *inode, &caller, status);
+    return status;
+  };
+  const std::string tried = absl::StrCat(
+      "no context verifies its GCM tag (tried: ", absl::StrJoin(contexts, ", "),
+      "); add one with -o ve_context=, or -o ve_unverified=allow");
+  if (verified.has_value() && verified->empty() &&
+      !options_.ve_allow_unverified) {
+    return fail("integrity_failure",
+                absl::DataLossError(absl::StrCat(inode->path, ": ", tried)));
+  }
+  auto fd = ReopenReadOnly(inode->fd.get());
+  if (!fd.ok()) return Prefix(fd.status(), inode->path);
+  auto header = ReadVeHeader(fd->get(), inode->ve->offset);
+  if (!header.ok())
+    return fail("open_failed", Prefix(header.status(), inode->path));
+  const KeyRef ref = RefOf(*inode);
+  absl::StatusOr<SecretBytes> key = keys_->Resolve(ref);
+  absl::StatusOr<std::unique_ptr<VeReader>> reader =
+      key.ok()
+          ? VeReader::Open(std::move(fd).value(), std::move(header).value(),
+                           *key, contexts, !verified.has_value(), false)
+          : key.status();
+  if (!reader.ok()) {
+    const bool no_key = !key.ok() || absl::IsUnauthenticated(reader.status());
+    const absl::Status status = Prefix(
+        reader.status(), absl::StrCat(inode->path, ": ", KeyRefString(ref)));
+    if (no_key) {
+      absl::MutexLock lock(&inode->mu);
+      inode->key_error =
+          absl::StrCat(KeyRefString(ref), ": ", reader.status().message());
+    }
+    return fail(no_key ? "key_missing" : "integrity_failure",
+                no_key ? absl::UnauthenticatedError(status.message()) : status);
+  }
+  bool size_changed = false;
+  {
+    absl::MutexLock lock(&inode->mu);
+    inode->key_error.clear();
+    if (!inode->ve_verified.has_value())
+      inode->ve_verified = (*reader)->verified_context().value_or("");
+    verified = inode->ve_verified;
+    size_changed = !inode->ve_size.has_value();
+    inode->ve_size = (*reader)->size();
+  }
+  if (verified->empty() && !options_.ve_allow_unverified) {
+    return fail("integrity_failure",
+                absl::DataLossError(absl::StrCat(inode->path, ": ", tried)));
+  }
+  Audit("open", *inode, &caller, absl::OkStatus());
+  return std::unique_ptr<OpenFile>(
+      new OpenFile(this, inode, UniqueFd(), nullptr, std::move(reader).value(),
+                   size_changed));
 }
 
 }  // namespace dumpcrypt

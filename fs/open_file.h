@@ -10,6 +10,7 @@
 #include "absl/types/span.h"
 #include "crypto/envelope_reader.h"
 #include "crypto/file_io.h"
+#include "crypto/ve_envelope.h"
 #include "fs/dump_tree.h"
 
 namespace dumpcrypt {
@@ -26,19 +27,28 @@ class OpenFile {
 
   const std::string& path() const;
 
+  // size_changed is true when this open learned the file's exact size (a
+  // VMware envelope's first open): the kernel's attributes are stale.
+  bool size_changed() const { return size_changed_; }
+
  private:
   friend class DumpTree;
   OpenFile(const DumpTree* tree, std::shared_ptr<DumpTree::Inode> inode,
-           UniqueFd fd, std::unique_ptr<EnvelopeReader> reader)
+           UniqueFd fd, std::unique_ptr<EnvelopeReader> reader,
+           std::unique_ptr<VeReader> ve = nullptr, bool size_changed = false)
       : tree_(tree),
         inode_(std::move(inode)),
         fd_(std::move(fd)),
-        reader_(std::move(reader)) {}
+        reader_(std::move(reader)),
+        ve_(std::move(ve)),
+        size_changed_(size_changed) {}
 
   const DumpTree* const tree_;
   const std::shared_ptr<DumpTree::Inode> inode_;
   const UniqueFd fd_;                             // plain files
-  const std::unique_ptr<EnvelopeReader> reader_;  // envelopes
+  const std::unique_ptr<EnvelopeReader> reader_;  // dumpcrypt envelopes
+  const std::unique_ptr<VeReader> ve_;            // VMware envelopes
+  const bool size_changed_;
 };
 
 }  // namespace dumpcrypt

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -25,6 +26,7 @@
 #include "kms/key_cache.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
+#include "kms/vmware_keystore.h"
 
 namespace dumpcrypt {
 namespace {
@@ -45,6 +47,12 @@ constexpr char kUsage[] =
     "    -o keystore=PATH       local key store to take keys from\n"
     "    -o kms=CONFIG          KMIP key providers (TOML; see README), alone "
     "or after keystore\n"
+    "    -o vmware_keystore=FILE  ESXi encryption.info (mode NONE), for VMware "
+    ".ve files\n"
+    "    -o ve_context=S        GCM context string to try first for .ve files "
+    "(repeatable)\n"
+    "    -o ve_unverified=allow serve .ve files whose tag no context verifies\n"
+    "                           (user.dumpcrypt.verified then says no)\n"
     "    -o allow_other         let other users in (needs user_allow_other for "
     "non-root)\n"
     "    -o direct_io           strict mode: no kernel page cache for "
@@ -72,6 +80,9 @@ constexpr char kUsage[] =
 struct Config {
   char* keystore = nullptr;
   char* kms = nullptr;
+  char* vmware_keystore = nullptr;
+  char* ve_unverified = nullptr;
+  std::vector<std::string>* ve_contexts = nullptr;
   char* audit_log = nullptr;
   char* suffix = nullptr;
   int direct_io = 0;
@@ -88,9 +99,11 @@ struct Parsed {
   ~Parsed() {
     fuse_opt_free_args(&args);
     free(cmdline.mountpoint);
-    for (char* s :
-         {config.keystore, config.audit_log, config.suffix, config.source})
+    for (char* s : {config.keystore, config.kms, config.vmware_keystore,
+                    config.ve_unverified, config.audit_log, config.suffix,
+                    config.source}) {
       free(s);
+    }
   }
   Parsed(const Parsed&) = delete;
   Parsed& operator=(const Parsed&) = delete;
@@ -99,11 +112,14 @@ struct Parsed {
   fuse_cmdline_opts cmdline = {};
 };
 
-enum { kKeyHelp, kKeyVersion, kKeyDiscard };
+enum { kKeyHelp, kKeyVersion, kKeyDiscard, kKeyVeContext };
 
 const fuse_opt kOptions[] = {
     {"keystore=%s", offsetof(Config, keystore), 0},
     {"kms=%s", offsetof(Config, kms), 0},
+    {"vmware_keystore=%s", offsetof(Config, vmware_keystore), 0},
+    {"ve_unverified=%s", offsetof(Config, ve_unverified), 0},
+    FUSE_OPT_KEY("ve_context=", kKeyVeContext),
     {"audit_log=%s", offsetof(Config, audit_log), 0},
     {"suffix=%s", offsetof(Config, suffix), 0},
     {"direct_io", offsetof(Config, direct_io), 1},
@@ -129,6 +145,9 @@ int OptProc(void* data, const char* arg, int key, fuse_args*) {
       config->version = 1;
       return 0;
     case kKeyDiscard:
+      return 0;
+    case kKeyVeContext:
+      config->ve_contexts->push_back(arg + std::strlen("ve_context="));
       return 0;
     case FUSE_OPT_KEY_NONOPT:
       if (config->source == nullptr) {
@@ -162,6 +181,8 @@ int Run(int argc, char** argv) {
   Parsed parsed(argc, argv);
   fuse_args& args = parsed.args;
   Config& config = parsed.config;
+  std::vector<std::string> ve_contexts;
+  config.ve_contexts = &ve_contexts;
   fuse_cmdline_opts& cmdline = parsed.cmdline;
   if (fuse_opt_parse(&args, &config, kOptions, OptProc) != 0) return 2;
   if (config.help) {
@@ -180,10 +201,17 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "dumpcryptfs: need SOURCE and MOUNTPOINT\n%s", kUsage);
     return 2;
   }
-  if (config.keystore == nullptr && config.kms == nullptr) {
+  if (config.keystore == nullptr && config.kms == nullptr &&
+      config.vmware_keystore == nullptr) {
     std::fprintf(
         stderr,
-        "dumpcryptfs: no key source: give -o keystore=PATH or -o kms=CONFIG\n");
+        "dumpcryptfs: no key source: give -o keystore=PATH, -o kms=CONFIG or "
+        "-o vmware_keystore=FILE\n");
+    return 2;
+  }
+  if (config.ve_unverified != nullptr &&
+      std::string(config.ve_unverified) != "allow") {
+    std::fprintf(stderr, "dumpcryptfs: ve_unverified takes only 'allow'\n");
     return 2;
   }
   Harden();
@@ -201,6 +229,14 @@ int Run(int argc, char** argv) {
   KmsResolver* kms = nullptr;
   if (config.keystore != nullptr) {
     auto store = LocalKeyStore::Open(config.keystore);
+    if (!store.ok()) {
+      LogLine(store.status().message());
+      return 1;
+    }
+    sources.push_back(std::move(store).value());
+  }
+  if (config.vmware_keystore != nullptr) {
+    auto store = VmwareKeyStore::Open(config.vmware_keystore);
     if (!store.ok()) {
       LogLine(store.status().message());
       return 1;
@@ -247,6 +283,8 @@ int Run(int argc, char** argv) {
   TreeOptions tree_options;
   tree_options.source = source;
   if (config.suffix != nullptr) tree_options.suffix = config.suffix;
+  tree_options.ve_contexts = ve_contexts;
+  tree_options.ve_allow_unverified = config.ve_unverified != nullptr;
   auto tree = DumpTree::Create(tree_options, &keys, audit.get());
   if (!tree.ok()) {
     LogLine(tree.status().message());
