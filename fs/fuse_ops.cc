@@ -127,6 +127,9 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fi->fh = reinterpret_cast<uint64_t>(raw);
   fi->keep_cache = !s.options.direct_io;
   fi->direct_io = s.options.direct_io;
+  // Read before replying: once the reply is out, the kernel may release
+  // (and so delete) the file on another thread.
+  const bool size_changed = raw->size_changed();
   {
     absl::MutexLock lock(&s.mu);
     s.open.insert(raw);
@@ -139,7 +142,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   // The first open of a VMware envelope learns its exact size: the kernel
   // must drop the upper bound it was shown.
-  if (raw->size_changed()) fuse_lowlevel_notify_inval_inode(s.se, ino, -1, 0);
+  if (size_changed) fuse_lowlevel_notify_inval_inode(s.se, ino, -1, 0);
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset,

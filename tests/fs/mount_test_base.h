@@ -4,7 +4,9 @@
 #define DUMPCRYPT_TESTS_FS_MOUNT_TEST_BASE_H_
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,13 @@ class MountTestBase : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     ASSERT_TRUE((*store)->Add("k1", kek_).ok());
   }
-  void TearDown() override { mount_.reset(); }
+  void TearDown() override {
+    mount_.reset();
+    // The daemon's own account of a failure, before its folder is removed.
+    if (HasFailure() && access(log_.c_str(), R_OK) == 0) {
+      std::printf("---- dumpcryptfs log ----\n%s----\n", Log().c_str());
+    }
+  }
 
   // StartMount mounts src_ at mnt_ with the key store, the audit log and
   // `extra` options.
