@@ -134,15 +134,16 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     absl::MutexLock lock(&s.mu);
     s.open.insert(raw);
   }
+  // The first open of a VMware envelope learns its exact size: the kernel
+  // must drop the upper bound it was shown. This goes before the reply: a
+  // short read at the real end shrinks the kernel's size only if the
+  // attributes did not change while it ran, so no read may overlap it.
+  if (size_changed) fuse_lowlevel_notify_inval_inode(s.se, ino, -1, 0);
   if (fuse_reply_open(req, fi) != 0) {
     absl::MutexLock lock(&s.mu);
     s.open.erase(raw);
     delete raw;
-    return;
   }
-  // The first open of a VMware envelope learns its exact size: the kernel
-  // must drop the upper bound it was shown.
-  if (size_changed) fuse_lowlevel_notify_inval_inode(s.se, ino, -1, 0);
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset,
