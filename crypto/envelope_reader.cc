@@ -67,7 +67,9 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
 absl::StatusOr<size_t> EnvelopeReader::ReadAt(uint64_t offset,
                                               absl::Span<uint8_t> out) const {
   return ReadPrefixedView(prefix_, size(), offset, out,
-                          [this](uint64_t pos, absl::Span<uint8_t> rest) { return ReadPlaintext(pos, rest); });
+                          [this](uint64_t pos, absl::Span<uint8_t> rest) {
+                            return ReadPlaintext(pos, rest);
+                          });
 }
 
 absl::Status EnvelopeReader::ReadPlaintext(uint64_t pos,

@@ -7,9 +7,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/prefixed_view.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "crypto/prefixed_view.h"
 #include "crypto/status_macros.h"
 
 namespace dumpcrypt {
@@ -331,7 +331,9 @@ absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {
 absl::StatusOr<size_t> VeReader::ReadAt(uint64_t offset,
                                         absl::Span<uint8_t> out) const {
   return ReadPrefixedView(prefix_, size(), offset, out,
-                          [this](uint64_t pos, absl::Span<uint8_t> rest) { return DecryptAt(pos, rest); });
+                          [this](uint64_t pos, absl::Span<uint8_t> rest) {
+                            return DecryptAt(pos, rest);
+                          });
 }
 
 }  // namespace dumpcrypt

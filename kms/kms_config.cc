@@ -179,7 +179,8 @@ void KmsResolver::CloseIdle() {
 }
 
 absl::StatusOr<SecretBytes> ChainResolver::First(
-    absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&), const KeyRef& ref) {
+    absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
+    const KeyRef& ref) {
   absl::Status first;
   for (auto& source : sources_) {
     absl::StatusOr<SecretBytes> key = (source.get()->*resolve)(ref);
@@ -193,7 +194,8 @@ absl::StatusOr<SecretBytes> ChainResolver::Resolve(const KeyRef& ref) {
   return First(&KeyResolver::Resolve, ref);
 }
 
-absl::StatusOr<SecretBytes> ChainResolver::ResolveForSealing(const KeyRef& ref) {
+absl::StatusOr<SecretBytes> ChainResolver::ResolveForSealing(
+    const KeyRef& ref) {
   return First(&KeyResolver::ResolveForSealing, ref);
 }
 

@@ -69,8 +69,9 @@ class ChainResolver : public KeyResolver {
   std::string Describe() const override;
 
  private:
-  absl::StatusOr<SecretBytes> First(absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
-                                    const KeyRef& ref);
+  absl::StatusOr<SecretBytes> First(
+      absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
+      const KeyRef& ref);
   std::vector<std::unique_ptr<KeyResolver>> sources_;
 };
 

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 
 #include "crypto/file_io.h"
 #include "crypto/file_keys.h"
@@ -23,6 +25,18 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // A mount test whose daemon died in an odd way may leave its mount here:
+  // detach every mount below the folder before removing it.
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, point;
+    fields >> id >> parent >> devno >> root >> point;
+    if (point.rfind(path_ + "/", 0) == 0) points.push_back(point);
+  }
+  for (auto it = points.rbegin(); it != points.rend(); ++it)
+    umount2(it->c_str(), MNT_DETACH);
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
