@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -117,6 +118,9 @@ absl::Status PyKmipCluster::StartServer(int i) {
   s.pid = fork();
   if (s.pid == 0) {
     setsid();  // its own process group: it spawns children
+    // If the test process dies without stopping it (a crash), so does the
+    // server.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
     dup2(null, 1);
