@@ -142,8 +142,6 @@ absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
   return absl::OkStatus();
 }
 
-namespace {
-
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -155,8 +153,6 @@ std::string BaseName(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
-
-}  // namespace
 
 absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
                                               bool overwrite) {

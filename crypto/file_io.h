@@ -68,6 +68,11 @@ absl::Status WriteFull(int fd, absl::Span<const uint8_t> data);
 absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
                         uint64_t offset);
 
+// DirName is the folder part of `path` ("." without one, "/" for "/x");
+// BaseName the part after the last slash.
+std::string DirName(const std::string& path);
+std::string BaseName(const std::string& path);
+
 // AtomicFile writes a new file under a hidden temporary name in the
 // destination's folder (".NAME.dumpcrypt-XXXXXX", mode 0600) and gives it
 // its name only in Commit, after fsync. Destroying an uncommitted AtomicFile

@@ -28,7 +28,9 @@ uint64_t Le64(const uint8_t* p) {
   return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32;
 }
 
-std::string Unescape(absl::string_view in) {
+}  // namespace
+
+std::string PercentDecode(absl::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     int hi, lo;
@@ -47,8 +49,6 @@ std::string Unescape(absl::string_view in) {
   }
   return out;
 }
-
-}  // namespace
 
 const VeAttribute* VeHeader::Find(const std::string& name) const {
   for (const VeAttribute& a : attributes) {
@@ -169,7 +169,7 @@ KeyRef VeKeyRef(const std::string& key_info) {
   rest = rest.substr(0, rest.find_first_of(",)"));
   std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
   if (parts.size() < 3) return KeyRef{"", key_info};
-  return KeyRef{Unescape(parts[1]), Unescape(parts[2])};
+  return KeyRef{PercentDecode(parts[1]), PercentDecode(parts[2])};
 }
 
 std::vector<std::string> DefaultVeContexts() { return {"ESXConfiguration"}; }

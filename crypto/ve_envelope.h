@@ -81,6 +81,10 @@ absl::StatusOr<VeHeader> ReadVeHeader(
 // keyServerId as the provider.
 KeyRef VeKeyRef(const std::string& key_info);
 
+// PercentDecode turns each %xx (two hex digits) into its byte; anything
+// else, malformed escapes included, is kept as it is.
+std::string PercentDecode(absl::string_view in);
+
 // DefaultVeContexts are the known associated-data strings.
 std::vector<std::string> DefaultVeContexts();
 

@@ -3,17 +3,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "crypto/file_io.h"
 #include "crypto/status_macros.h"
 #include "toml++/toml.h"
 
 namespace dumpcrypt {
 namespace {
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "."
-                                    : path.substr(0, slash == 0 ? 1 : slash);
-}
 
 absl::Status Error(const std::string& path, const toml::source_region& where,
                    const std::string& key, const std::string& what) {

@@ -13,27 +13,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "crypto/status_macros.h"
+#include "crypto/ve_envelope.h"
 
 namespace dumpcrypt {
 namespace {
 
 constexpr char kPhrase[] =
     "This is obfuscation, not encryption. If you want encryption, use TPM.";
-
-std::string UrlUnescape(absl::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    unsigned v;
-    if (in[i] == '%' && i + 2 < in.size() &&
-        sscanf(std::string(in.substr(i + 1, 2)).c_str(), "%2x", &v) == 1) {
-      out.push_back(static_cast<char>(v));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
 
 absl::StatusOr<std::string> Base64(const std::string& text) {
   if (text.empty() || text.size() % 4 != 0)
@@ -80,7 +66,7 @@ absl::StatusOr<std::unique_ptr<VmwareKeyStore>> VmwareKeyStore::Open(
   for (absl::string_view part : absl::StrSplit(fields["ConfigEncData"], ':')) {
     std::pair<std::string, std::string> kv =
         absl::StrSplit(part, absl::MaxSplits('=', 1));
-    enc[kv.first] = UrlUnescape(kv.second);
+    enc[kv.first] = PercentDecode(kv.second);
   }
   auto key_id = Base64(enc["keyId"]);
   auto data1 = Base64(enc["data1"]);

@@ -29,11 +29,6 @@ struct SealFlags {
   std::string input, output;
 };
 
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 int RunSeal(const SealFlags& f) {
   const std::string cmd = "seal";
   auto type = ParseDumpType(f.type);
