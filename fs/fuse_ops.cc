@@ -8,9 +8,12 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "fs/errno_map.h"
+#include "fs/log.h"
 #include "fs/open_file.h"
+#include "fs/read_ahead.h"
 
 namespace dumpcrypt {
 namespace {
@@ -251,6 +254,14 @@ int ServeFuse(DumpTree* tree, struct fuse_args* args,
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, mountpoint.c_str()) == 0) {
+      if (options.read_ahead_kb > 0) {
+        const absl::Status ra =
+            SetMountReadAhead(mountpoint, options.read_ahead_kb);
+        if (!ra.ok()) {
+          LogLine(absl::StrCat("read-ahead stays at the kernel default: ",
+                               ra.message()));
+        }
+      }
       if (options.mounted) options.mounted();
       fuse_daemonize(options.foreground ? 1 : 0);
       if (options.daemonized) options.daemonized();

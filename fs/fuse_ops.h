@@ -20,6 +20,10 @@ struct ServeOptions {
   double timeout = 1.0;  // seconds the kernel may cache entries and attributes
   bool foreground = true;  // else daemonize after mounting
   unsigned max_threads = 10;
+  // The mount's read-ahead window, if permitted (root); 0 keeps the kernel's
+  // 128 KiB. 1 MiB lets cold sequential reads reach the daemon as 1 MiB
+  // requests (docs/PERFORMANCE.md).
+  unsigned read_ahead_kb = 1024;
   std::function<void()> mounted;  // after the mount exists, before daemonizing
   std::function<void()> daemonized;  // in the serving process, before the loop
 };

@@ -66,6 +66,10 @@ constexpr char kUsage[] =
     "10)\n"
     "    -o suffix=SUFFIX       suffix stripped from envelope names (default "
     ".dce)\n"
+    "    -o read_ahead_kb=N     kernel read-ahead of the mount in KiB (default "
+    "1024;\n"
+    "                           0 keeps the kernel's 128; raising it needs "
+    "root)\n"
     "    -f                     stay in the foreground\n"
     "    -d                     debug output (implies -f)\n"
     "    -h, --help             this help;  -V, --version  the version\n"
@@ -88,6 +92,7 @@ struct Config {
   int direct_io = 0;
   unsigned idle = 0;
   unsigned negative_ttl = 10;
+  unsigned read_ahead_kb = 1024;
   char* source = nullptr;
   int help = 0;
   int version = 0;
@@ -125,6 +130,7 @@ const fuse_opt kOptions[] = {
     {"direct_io", offsetof(Config, direct_io), 1},
     {"idle=%u", offsetof(Config, idle), 0},
     {"negative_ttl=%u", offsetof(Config, negative_ttl), 0},
+    {"read_ahead_kb=%u", offsetof(Config, read_ahead_kb), 0},
     FUSE_OPT_KEY("-h", kKeyHelp),
     FUSE_OPT_KEY("--help", kKeyHelp),
     FUSE_OPT_KEY("-V", kKeyVersion),
@@ -300,6 +306,7 @@ int Run(int argc, char** argv) {
   std::thread dropper;
   ServeOptions serve;
   serve.direct_io = config.direct_io != 0;
+  serve.read_ahead_kb = config.read_ahead_kb;
   serve.foreground = cmdline.foreground != 0;
   serve.mounted = [&] {
     if (audit != nullptr) {

@@ -2,12 +2,15 @@
 // read-only, signals, no plaintext written anywhere.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "tests/fs/mount_test_base.h"
@@ -210,9 +213,11 @@ TEST_F(MountBehaviorTest, NothingIsOpenedForWritingOrCreatedDuringReads) {
   for (std::string line; std::getline(in, line);) {
     if (absl::StrContains(line, "\"/dev/fuse\"") ||
         absl::StrContains(line, "\"/dev/null\"") ||
-        absl::StrContains(line, audit_) || absl::StrContains(line, "= -1")) {
+        absl::StrContains(line, audit_) || absl::StrContains(line, "= -1") ||
+        (absl::StrContains(line, "\"/sys/class/bdi/") &&
+         absl::StrContains(line, "/read_ahead_kb\""))) {
       continue;  // the FUSE device, libfuse making sure fds 0-2 exist, the
-                 // audit log, failed calls
+                 // audit log, failed calls, the mount's read-ahead setting
     }
     if (absl::StrContains(line, "open")) ++opens;
     EXPECT_THAT(line, Not(HasSubstr("O_WRONLY")));
@@ -237,6 +242,26 @@ TEST_F(MountBehaviorTest, IdleKeysAreDroppedAndFetchedAgain) {
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.key_status"), "untried");
   EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
   EXPECT_EQ(CountEvents("key_fetched"), 2);
+}
+
+TEST_F(MountBehaviorTest, MountSetsItsReadAheadWindow) {
+  auto window = [&] {
+    struct stat st;
+    if (stat(mnt_.c_str(), &st) != 0) return std::string("stat failed");
+    std::ifstream in(absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":",
+                                  minor(st.st_dev), "/read_ahead_kb"));
+    std::string kib;
+    in >> kib;
+    return kib;
+  };
+  StartMount();
+  EXPECT_EQ(window(), "1024");
+  mount_->Unmount();
+  StartMount({"read_ahead_kb=512"});
+  EXPECT_EQ(window(), "512");
+  mount_->Unmount();
+  StartMount({"read_ahead_kb=0"});
+  EXPECT_EQ(window(), "128");  // the kernel's own default for FUSE
 }
 
 // mount(8) runs helpers with a fixed PATH, so dumpcryptfs must be installed

@@ -110,6 +110,7 @@ int Mount::WaitExit(absl::Duration timeout) {
 }
 
 int Mount::Unmount() {
+  if (unmounted_) return exit_status_;  // a later mount there is not ours
   if (exit_status_ < 0 && IsMounted(mountpoint_)) {
     RunTool({"fusermount3", "-u", mountpoint_});
   }
@@ -118,6 +119,7 @@ int Mount::Unmount() {
     WaitExit(absl::Seconds(5));
   }
   if (IsMounted(mountpoint_)) RunTool({"fusermount3", "-u", "-z", mountpoint_});
+  unmounted_ = true;
   return exit_status_;
 }
 

@@ -32,7 +32,8 @@ class Mount {
 
   // Unmount asks fusermount3 to unmount and waits for the daemon; if it
   // does not exit in 10 s it is killed and the mount detached. Returns the
-  // daemon's exit status (128 + signal if killed). Idempotent.
+  // daemon's exit status (128 + signal if killed). Idempotent: later calls
+  // leave alone whatever was mounted at the mountpoint since.
   int Unmount();
   // Signal sends `sig` to the daemon; WaitExit waits for it to end.
   void Signal(int sig);
@@ -45,6 +46,7 @@ class Mount {
   pid_t pid_;
   const std::string mountpoint_;
   int exit_status_ = -1;
+  bool unmounted_ = false;
 };
 
 // Sha256Hex of a file's whole content, read through read(2).
