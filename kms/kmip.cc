@@ -1,6 +1,7 @@
 #include "kms/kmip.h"
 
 #include "absl/strings/str_cat.h"
+#include "crypto/status_macros.h"
 
 namespace dumpcrypt::kmip {
 namespace {
@@ -54,18 +55,31 @@ std::string KeyStateName(KeyState state) {
   return absl::StrCat("state ", static_cast<uint32_t>(state));
 }
 
+Ttlv Request(std::vector<Item> items) {
+  std::vector<Ttlv> message = {Ttlv::Structure(
+      kRequestHeader,
+      {Ttlv::Structure(kProtocolVersion,
+                       {Ttlv::Integer(kProtocolVersionMajor, 1),
+                        Ttlv::Integer(kProtocolVersionMinor, 2)}),
+       Ttlv::Integer(kBatchCount, static_cast<int32_t>(items.size()))})};
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<Ttlv> item = {
+        Ttlv::Enumeration(kOperation, items[i].operation)};
+    if (items.size() > 1) {
+      item.push_back(Ttlv::ByteString(kUniqueBatchItemId,
+                                      std::string(1, static_cast<char>(i))));
+    }
+    item.push_back(
+        Ttlv::Structure(kRequestPayload, std::move(items[i].payload)));
+    message.push_back(Ttlv::Structure(kBatchItem, std::move(item)));
+  }
+  return Ttlv::Structure(kRequestMessage, std::move(message));
+}
+
 Ttlv Request(Operation operation, std::vector<Ttlv> payload) {
-  return Ttlv::Structure(
-      kRequestMessage,
-      {Ttlv::Structure(
-           kRequestHeader,
-           {Ttlv::Structure(kProtocolVersion,
-                            {Ttlv::Integer(kProtocolVersionMajor, 1),
-                             Ttlv::Integer(kProtocolVersionMinor, 2)}),
-            Ttlv::Integer(kBatchCount, 1)}),
-       Ttlv::Structure(kBatchItem, {Ttlv::Enumeration(kOperation, operation),
-                                    Ttlv::Structure(kRequestPayload,
-                                                    std::move(payload))})});
+  std::vector<Item> items;
+  items.push_back({operation, std::move(payload)});
+  return Request(std::move(items));
 }
 
 std::vector<Ttlv> GetPayload(const std::string& id) {
@@ -104,7 +118,8 @@ std::vector<Ttlv> ActivatePayload(const std::string& id) {
   return {Ttlv::TextString(kUniqueIdentifier, id)};
 }
 
-absl::StatusOr<Reply> ParseResponse(const Ttlv& message, Operation operation) {
+absl::StatusOr<std::vector<Reply>> ParseResponses(
+    const Ttlv& message, const std::vector<Operation>& operations) {
   if (message.tag() != kResponseMessage ||
       message.type() != TtlvType::kStructure) {
     return absl::InvalidArgumentError("not a KMIP response message");
@@ -120,29 +135,52 @@ absl::StatusOr<Reply> ParseResponse(const Ttlv& message, Operation operation) {
     return absl::InvalidArgumentError(
         "KMIP response of an unsupported protocol version");
   }
-  const Ttlv* item = message.Find(kBatchItem, TtlvType::kStructure);
-  if (item == nullptr)
+  std::vector<Reply> replies;
+  for (const Ttlv& item : message.children()) {
+    if (item.tag() != kBatchItem || item.type() != TtlvType::kStructure)
+      continue;
+    const size_t i = replies.size();
+    if (i == operations.size())
+      return absl::InvalidArgumentError("KMIP response with too many items");
+    const Ttlv* op = item.Find(kOperation, TtlvType::kEnumeration);
+    if (op != nullptr && op->number() != operations[i]) {
+      return absl::InvalidArgumentError("KMIP response for another operation");
+    }
+    const Ttlv* id = item.Find(kUniqueBatchItemId, TtlvType::kByteString);
+    if (operations.size() > 1 &&
+        (id == nullptr ||
+         id->bytes() != std::string(1, static_cast<char>(i)))) {
+      return absl::InvalidArgumentError(
+          "KMIP response items out of order or without their batch item ID");
+    }
+    const Ttlv* status = item.Find(kResultStatus, TtlvType::kEnumeration);
+    if (status == nullptr) {
+      return absl::InvalidArgumentError(
+          "KMIP response without a result status");
+    }
+    Reply& reply = replies.emplace_back();
+    reply.status = static_cast<uint32_t>(status->number());
+    if (const Ttlv* reason = item.Find(kResultReason, TtlvType::kEnumeration))
+      reply.reason = static_cast<uint32_t>(reason->number());
+    if (const Ttlv* text = item.Find(kResultMessage, TtlvType::kTextString))
+      reply.message = text->bytes();
+    if (const Ttlv* payload = item.Find(kResponsePayload, TtlvType::kStructure))
+      reply.payload = *payload;
+  }
+  if (replies.empty())
     return absl::InvalidArgumentError("KMIP response without a batch item");
-  const Ttlv* op = item->Find(kOperation, TtlvType::kEnumeration);
-  if (op != nullptr && op->number() != operation) {
-    return absl::InvalidArgumentError("KMIP response for another operation");
+  if (replies.size() < operations.size() && replies.back().status == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("KMIP response answers ", replies.size(), " of ",
+                     operations.size(), " operations"));
   }
-  const Ttlv* status = item->Find(kResultStatus, TtlvType::kEnumeration);
-  if (status == nullptr)
-    return absl::InvalidArgumentError("KMIP response without a result status");
-  Reply reply;
-  reply.status = static_cast<uint32_t>(status->number());
-  if (const Ttlv* reason = item->Find(kResultReason, TtlvType::kEnumeration)) {
-    reply.reason = static_cast<uint32_t>(reason->number());
-  }
-  if (const Ttlv* text = item->Find(kResultMessage, TtlvType::kTextString)) {
-    reply.message = text->bytes();
-  }
-  if (const Ttlv* payload =
-          item->Find(kResponsePayload, TtlvType::kStructure)) {
-    reply.payload = *payload;
-  }
-  return reply;
+  return replies;
+}
+
+absl::StatusOr<Reply> ParseResponse(const Ttlv& message, Operation operation) {
+  DC_ASSIGN_OR_RETURN(std::vector<Reply> replies,
+                      ParseResponses(message, {operation}));
+  return std::move(replies.front());
 }
 
 absl::Status ReplyStatus(const Reply& reply, const std::string& what) {

@@ -46,6 +46,7 @@ enum Tag : uint32_t {
   kState = 0x42008D,
   kSymmetricKey = 0x42008F,
   kTemplateAttribute = 0x420091,
+  kUniqueBatchItemId = 0x420093,
   kUniqueIdentifier = 0x420094,
 };
 
@@ -75,8 +76,17 @@ enum ResultReason : uint32_t {
   kPermissionDenied = 0x0C,
 };
 
-// Request wraps one operation and its payload in a RequestMessage (KMIP 1.2,
-// batch count 1).
+// Item is one operation of a request, with its payload.
+struct Item {
+  Operation operation;
+  std::vector<Ttlv> payload;
+};
+
+// Request wraps `items` in one RequestMessage (KMIP 1.2): one round trip.
+// With more than one item, each carries its index (one byte) as Unique
+// Batch Item ID, and the server stops at the first that fails (the default
+// Batch Error Continuation Option, Stop).
+Ttlv Request(std::vector<Item> items);
 Ttlv Request(Operation operation, std::vector<Ttlv> payload);
 
 // Payloads of the operations dumpcrypt uses.
@@ -96,10 +106,14 @@ struct Reply {
   Ttlv payload = Ttlv::Structure(kResponsePayload, {});
 };
 
-// ParseResponse checks `message` is a ResponseMessage of protocol 1.0-1.4
-// with one batch item for `operation`, and returns its result. A failed
-// operation is not an error here (see ReplyStatus). INVALID_ARGUMENT for a
-// message that is not such a response.
+// ParseResponses checks `message` is a ResponseMessage of protocol 1.0-1.4
+// whose batch items answer `operations` in order, and returns their results.
+// A failed operation is not an error here (see ReplyStatus); after one, a
+// server that stopped may leave the rest unanswered, so fewer results come
+// back. INVALID_ARGUMENT for a message that is not such a response.
+absl::StatusOr<std::vector<Reply>> ParseResponses(
+    const Ttlv& message, const std::vector<Operation>& operations);
+// ParseResponse is ParseResponses for a request of one operation.
 absl::StatusOr<Reply> ParseResponse(const Ttlv& message, Operation operation);
 
 // ReplyStatus maps a failed reply to a Status naming `what`: Item Not Found

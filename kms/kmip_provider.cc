@@ -1,7 +1,9 @@
 #include "kms/kmip_provider.h"
 
+#include <algorithm>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "crypto/status_macros.h"
@@ -87,11 +89,13 @@ absl::StatusOr<Ttlv> KmipProvider::CallServer(size_t index,
   return reply;
 }
 
-absl::StatusOr<kmip::Reply> KmipProvider::Call(kmip::Operation op,
-                                               const std::vector<Ttlv>& payload,
-                                               const std::string& what,
-                                               bool ask_all_if_not_found) {
-  const Ttlv request = kmip::Request(op, payload);
+absl::StatusOr<std::vector<kmip::Reply>> KmipProvider::CallBatch(
+    std::vector<kmip::Item> items, const std::string& what,
+    bool ask_all_if_not_found) {
+  std::vector<kmip::Operation> operations;
+  for (const kmip::Item& item : items) operations.push_back(item.operation);
+  Ttlv request = kmip::Request(std::move(items));
+  absl::Cleanup cleanse_request = [&] { request.Cleanse(); };
   const size_t n = config_.servers.size();
   const size_t first = last_good_.load() % n;
   std::vector<std::string> failures;
@@ -105,27 +109,32 @@ absl::StatusOr<kmip::Reply> KmipProvider::Call(kmip::Operation op,
           absl::StrCat(server, ": ", message.status().message()));
       continue;
     }
-    absl::StatusOr<kmip::Reply> reply = kmip::ParseResponse(*message, op);
-    if (!reply.ok()) {
-      failures.push_back(absl::StrCat(server, ": ", reply.status().message()));
+    absl::StatusOr<std::vector<kmip::Reply>> replies =
+        kmip::ParseResponses(*message, operations);
+    message->Cleanse();
+    if (!replies.ok()) {
+      failures.push_back(
+          absl::StrCat(server, ": ", replies.status().message()));
       continue;
     }
     last_good_ = i;
-    if (reply->status != 0 && reply->reason == kmip::kItemNotFound &&
-        ask_all_if_not_found) {
-      not_found = std::move(reply).value();
+    auto failed = std::find_if(replies->begin(), replies->end(),
+                               [](const kmip::Reply& r) { return r.status; });
+    if (failed == replies->end()) return replies;
+    for (kmip::Reply& reply : *replies) reply.payload.Cleanse();
+    if (failed->reason == kmip::kItemNotFound && ask_all_if_not_found) {
+      not_found = std::move(*failed);
       failures.push_back(absl::StrCat(server, ": item not found"));
       continue;
     }
-    absl::Status status = kmip::ReplyStatus(*reply, what);
+    absl::Status status = kmip::ReplyStatus(*failed, what);
     if (absl::IsPermissionDenied(status)) {
       return Named(absl::PermissionDeniedError(absl::StrCat(
                        server, " refused client certificate '",
                        ClientSubject(ctx_.get()), "': ", status.message())),
                    "");
     }
-    if (!status.ok()) return Named(status, server);
-    return reply;
+    return Named(status, server);
   }
   if (not_found.has_value()) {
     return Named(
@@ -139,10 +148,19 @@ absl::StatusOr<kmip::Reply> KmipProvider::Call(kmip::Operation op,
       "");
 }
 
-absl::StatusOr<kmip::KeyState> KmipProvider::GetState(const std::string& id) {
-  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
-                      Call(kmip::kGetAttributes, kmip::GetStatePayload(id),
-                           "GetAttributes(State) of keyID '" + id + "'", true));
+absl::StatusOr<kmip::Reply> KmipProvider::Call(kmip::Operation op,
+                                               std::vector<Ttlv> payload,
+                                               const std::string& what,
+                                               bool ask_all_if_not_found) {
+  std::vector<kmip::Item> items;
+  items.push_back({op, std::move(payload)});
+  DC_ASSIGN_OR_RETURN(std::vector<kmip::Reply> replies,
+                      CallBatch(std::move(items), what, ask_all_if_not_found));
+  return std::move(replies.front());
+}
+
+absl::StatusOr<kmip::KeyState> KmipProvider::StateOf(
+    const kmip::Reply& reply, const std::string& id) const {
   for (const Ttlv& attr : reply.payload.children()) {
     const Ttlv* name = attr.Find(kmip::kAttributeName, TtlvType::kTextString);
     const Ttlv* value =
@@ -157,9 +175,25 @@ absl::StatusOr<kmip::KeyState> KmipProvider::GetState(const std::string& id) {
                "");
 }
 
+absl::StatusOr<kmip::KeyState> KmipProvider::GetState(const std::string& id) {
+  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
+                      Call(kmip::kGetAttributes, kmip::GetStatePayload(id),
+                           "GetAttributes(State) of keyID '" + id + "'", true));
+  return StateOf(reply, id);
+}
+
 absl::StatusOr<SecretBytes> KmipProvider::FetchKey(const std::string& id,
                                                    bool for_sealing) {
-  DC_ASSIGN_OR_RETURN(kmip::KeyState state, GetState(id));
+  // State and key in one request: one round trip per key.
+  std::vector<kmip::Item> items;
+  items.push_back({kmip::kGetAttributes, kmip::GetStatePayload(id)});
+  items.push_back({kmip::kGet, kmip::GetPayload(id)});
+  DC_ASSIGN_OR_RETURN(
+      std::vector<kmip::Reply> replies,
+      CallBatch(std::move(items),
+                "GetAttributes(State) and Get of keyID '" + id + "'", true));
+  absl::Cleanup cleanse = [&] { replies[1].payload.Cleanse(); };
+  DC_ASSIGN_OR_RETURN(kmip::KeyState state, StateOf(replies[0], id));
   const std::string state_name = kmip::KeyStateName(state);
   const std::string where =
       absl::StrCat("key provider '", config_.name, "': keyID '", id, "' is ");
@@ -178,26 +212,20 @@ absl::StatusOr<SecretBytes> KmipProvider::FetchKey(const std::string& id,
       return absl::FailedPreconditionError(where + state_name +
                                            "; it cannot be used");
   }
-  DC_ASSIGN_OR_RETURN(kmip::Reply reply,
-                      Call(kmip::kGet, kmip::GetPayload(id),
-                           "Get of keyID '" + id + "'", true));
   const Ttlv* material =
-      reply.payload.FindPath({kmip::kSymmetricKey, kmip::kKeyBlock,
-                              kmip::kKeyValue, kmip::kKeyMaterial},
-                             TtlvType::kByteString);
+      replies[1].payload.FindPath({kmip::kSymmetricKey, kmip::kKeyBlock,
+                                   kmip::kKeyValue, kmip::kKeyMaterial},
+                                  TtlvType::kByteString);
   if (material == nullptr || material->bytes().size() != 32) {
-    reply.payload.Cleanse();
     return Named(
         absl::FailedPreconditionError(absl::StrCat(
             "keyID '", id,
             "' has no 32-byte raw key material (destroyed, or not AES-256)")),
         "");
   }
-  SecretBytes key = SecretBytes::CopyOf(
+  return SecretBytes::CopyOf(
       {reinterpret_cast<const uint8_t*>(material->bytes().data()),
        material->bytes().size()});
-  reply.payload.Cleanse();
-  return key;
 }
 
 absl::StatusOr<SecretBytes> KmipProvider::GetKey(const std::string& id) {

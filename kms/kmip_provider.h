@@ -44,7 +44,8 @@ class KmipProvider {
   static absl::StatusOr<std::unique_ptr<KmipProvider>> Create(
       ProviderConfig config, Warn warn);
 
-  // GetKey fetches key `id` for decryption: Get (Raw) and its State. Active
+  // GetKey fetches key `id` for decryption: its State and the key (Get, Raw)
+  // in one request of two batch items, so one round trip. Active
   // keys are returned; Deactivated and Compromised ones too, with a warning;
   // others are FAILED_PRECONDITION. NOT_FOUND only when every reachable
   // server said Item Not Found; UNAVAILABLE when none could be reached;
@@ -67,10 +68,19 @@ class KmipProvider {
 
  private:
   KmipProvider(ProviderConfig config, SslCtxPtr ctx, Warn warn);
+  // CallBatch sends `items` as one request to the servers in turn, from the
+  // last that answered, until one answers; returns every item's reply, or
+  // the first failure as a Status naming `what`. Item Not Found moves on to
+  // the next server if `ask_all_if_not_found`.
+  absl::StatusOr<std::vector<kmip::Reply>> CallBatch(
+      std::vector<kmip::Item> items, const std::string& what,
+      bool ask_all_if_not_found);
   absl::StatusOr<kmip::Reply> Call(kmip::Operation op,
-                                   const std::vector<Ttlv>& payload,
+                                   std::vector<Ttlv> payload,
                                    const std::string& what,
                                    bool ask_all_if_not_found);
+  absl::StatusOr<kmip::KeyState> StateOf(const kmip::Reply& reply,
+                                         const std::string& id) const;
   absl::StatusOr<Ttlv> CallServer(size_t index, const Ttlv& request);
   absl::StatusOr<SecretBytes> FetchKey(const std::string& id, bool for_sealing);
   absl::Status Named(const absl::Status& status, const std::string& what) const;

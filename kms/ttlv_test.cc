@@ -1,5 +1,10 @@
 #include "kms/ttlv.h"
 
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "kms/kmip.h"
 #include "tests/testutil.h"
@@ -165,6 +170,85 @@ TEST(TtlvTest, RejectsMalformedInput) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Response builds a KMIP 1.2 response message; each item is (operation,
+// batch item ID or "" for none, result status).
+Ttlv Response(
+    const std::vector<std::tuple<kmip::Operation, std::string, int>>& items) {
+  std::vector<Ttlv> message = {Ttlv::Structure(
+      kmip::kResponseHeader,
+      {Ttlv::Structure(kmip::kProtocolVersion,
+                       {Ttlv::Integer(kmip::kProtocolVersionMajor, 1),
+                        Ttlv::Integer(kmip::kProtocolVersionMinor, 2)}),
+       Ttlv::Integer(kmip::kBatchCount, static_cast<int32_t>(items.size()))})};
+  for (const auto& [op, id, status] : items) {
+    std::vector<Ttlv> item = {Ttlv::Enumeration(kmip::kOperation, op)};
+    if (!id.empty())
+      item.push_back(Ttlv::ByteString(kmip::kUniqueBatchItemId, id));
+    item.push_back(Ttlv::Enumeration(kmip::kResultStatus, status));
+    if (status != 0) {
+      item.push_back(
+          Ttlv::Enumeration(kmip::kResultReason, kmip::kItemNotFound));
+    }
+    message.push_back(Ttlv::Structure(kmip::kBatchItem, std::move(item)));
+  }
+  return Ttlv::Structure(kmip::kResponseMessage, std::move(message));
+}
+
+TEST(KmipTest, BatchRequestCarriesCountAndItemIds) {
+  std::vector<kmip::Item> items;
+  items.push_back({kmip::kGetAttributes, kmip::GetStatePayload("7")});
+  items.push_back({kmip::kGet, kmip::GetPayload("7")});
+  const Ttlv request = kmip::Request(std::move(items));
+  const Ttlv* count = request.FindPath(
+      {kmip::kRequestHeader, kmip::kBatchCount}, TtlvType::kInteger);
+  ASSERT_NE(count, nullptr);
+  EXPECT_EQ(count->number(), 2);
+  std::vector<std::pair<int64_t, std::string>> seen;
+  for (const Ttlv& item : request.children()) {
+    if (item.tag() != kmip::kBatchItem) continue;
+    const Ttlv* id = item.Find(kmip::kUniqueBatchItemId, TtlvType::kByteString);
+    ASSERT_NE(id, nullptr);
+    seen.push_back(
+        {item.Find(kmip::kOperation, TtlvType::kEnumeration)->number(),
+         id->bytes()});
+  }
+  EXPECT_EQ(seen, (std::vector<std::pair<int64_t, std::string>>{
+                      {kmip::kGetAttributes, std::string(1, '\0')},
+                      {kmip::kGet, std::string(1, '\1')}}));
+  // One item keeps the exact form PyKMIP sends (no batch item ID).
+  EXPECT_EQ(Hex(kmip::Request(kmip::kGet, kmip::GetPayload("44"))),
+            kPyKmipGetRequest);
+}
+
+TEST(KmipTest, BatchResponsesAreMatchedInOrder) {
+  const std::vector<kmip::Operation> ops = {kmip::kGetAttributes, kmip::kGet};
+  const std::string id0(1, '\0'), id1(1, '\1');
+  auto both = kmip::ParseResponses(
+      Response({{kmip::kGetAttributes, id0, 0}, {kmip::kGet, id1, 0}}), ops);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->size(), 2u);
+  // A server that stopped at a failed first item answers only that one.
+  auto stopped =
+      kmip::ParseResponses(Response({{kmip::kGetAttributes, id0, 1}}), ops);
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  ASSERT_EQ(stopped->size(), 1u);
+  EXPECT_EQ((*stopped)[0].reason, kmip::kItemNotFound);
+  for (const Ttlv& bad : {
+           Response({{kmip::kGetAttributes, id0, 0}}),  // one answer missing
+           Response({{kmip::kGet, id1, 0}, {kmip::kGetAttributes, id0, 0}}),
+           Response({{kmip::kGetAttributes, id1, 0}, {kmip::kGet, id0, 0}}),
+           Response({{kmip::kGetAttributes, "", 0}, {kmip::kGet, "", 0}}),
+           Response({{kmip::kGetAttributes, id0, 0},
+                     {kmip::kGet, id1, 0},
+                     {kmip::kGet, std::string(1, '\2'), 0}}),
+           Response({}),
+       }) {
+    EXPECT_EQ(kmip::ParseResponses(bad, ops).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << Hex(bad);
+  }
 }
 
 }  // namespace

@@ -19,5 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto reply = dumpcrypt::kmip::ParseResponse(*item, op);
     if (reply.ok()) (void)dumpcrypt::kmip::ReplyStatus(*reply, "fuzz");
   }
+  // The batch dumpcryptfs sends for each key: its State, then the key.
+  auto replies = dumpcrypt::kmip::ParseResponses(
+      *item, {dumpcrypt::kmip::kGetAttributes, dumpcrypt::kmip::kGet});
+  if (replies.ok() && (replies->empty() || replies->size() > 2))
+    __builtin_trap();
   return 0;
 }

@@ -88,6 +88,9 @@ class KmipServerTest : public ::testing::Test {
     return cluster_->CountOperation(0, "Get") +
            cluster_->CountOperation(1, "Get");
   }
+  int Requests() const {
+    return cluster_->CountRequests(0) + cluster_->CountRequests(1);
+  }
 
   static TempDir* dir_;
   static PyKmipCluster* cluster_;
@@ -267,6 +270,7 @@ TEST_F(KmipMountTest, KeysAreFetchedLazilyOncePerKey) {
                     .ok());
   }
   const int before = Gets();
+  const int requests_before = Requests();
   Mount(Both());
   EXPECT_EQ(RunTool({"ls", "-l", mnt_}).exit_code, 0);
   EXPECT_EQ(RunTool({"find", mnt_, "-type", "f"}).exit_code, 0);
@@ -274,6 +278,7 @@ TEST_F(KmipMountTest, KeysAreFetchedLazilyOncePerKey) {
   for (int i = 0; i < 20; ++i)
     EXPECT_TRUE(ReadFileOrDie(mnt_ + "/dump" + std::to_string(i)) == data) << i;
   EXPECT_EQ(Gets() - before, 3);
+  EXPECT_EQ(Requests() - requests_before, 3);  // state and key in one each
 }
 
 TEST_F(KmipMountTest, AllServersDownThenBack) {

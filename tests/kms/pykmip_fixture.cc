@@ -193,8 +193,16 @@ std::string PyKmipCluster::WriteConfig(const std::string& file,
 }
 
 int PyKmipCluster::CountOperation(int i, const std::string& operation) const {
+  return CountInLog(i, "Processing operation: " + operation + "\n");
+}
+
+// PyKMIP logs the client's identity once per request message.
+int PyKmipCluster::CountRequests(int i) const {
+  return CountInLog(i, "Session client identity: ");
+}
+
+int PyKmipCluster::CountInLog(int i, const std::string& needle) const {
   const std::string log = Slurp(servers_[i].log);
-  const std::string needle = "Processing operation: " + operation + "\n";
   int n = 0;
   for (size_t at = log.find(needle); at != std::string::npos;
        at = log.find(needle, at + 1))

@@ -40,6 +40,9 @@ class PyKmipCluster {
   void Resume(int i);  // SIGCONT
   // CountOperation counts the times server i processed `operation` ("Get").
   int CountOperation(int i, const std::string& operation) const;
+  // CountRequests counts the request messages server i answered (each may
+  // hold several operations).
+  int CountRequests(int i) const;
   const std::string& dir() const { return dir_; }
 
  private:
@@ -49,6 +52,7 @@ class PyKmipCluster {
     std::string config, log;
   };
   explicit PyKmipCluster(std::string dir) : dir_(std::move(dir)) {}
+  int CountInLog(int i, const std::string& needle) const;
   std::string dir_;
   std::vector<Server> servers_;
 };
