@@ -216,8 +216,9 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
                       PreadFull(fd.get(), absl::MakeSpan(prefix), 0));
   if (got != prefix.size())
     return absl::DataLossError("cleartext prefix truncated");
-  std::unique_ptr<VeReader> reader(new VeReader(
-      std::move(fd), std::move(header), std::move(pool), std::move(prefix)));
+  std::unique_ptr<VeReader> reader(
+      new VeReader(std::move(fd), std::move(header), key.Clone(),
+                   std::move(pool), std::move(prefix)));
   const VeHeader& h = reader->header_;
 
   // The crypto footer, at the end of the last plaintext block.
@@ -234,15 +235,21 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
         "no crypto footer after decryption (damaged file)");
   }
   reader->payload_length_ = h.ciphertext_length - kVeBlock - padding;
-  if (!verify) return reader;
+  if (verify) DC_RETURN_IF_ERROR(reader->Verify(contexts, require_verified));
+  return reader;
+}
 
-  // One pass over the ciphertext, one GCM context per candidate context.
+absl::Status VeReader::Verify(
+    const std::vector<std::string>& contexts, bool require_verified,
+    const std::function<absl::Status(absl::Span<const uint8_t>)>& sink) {
+  const VeHeader& h = header_;
+  const std::string iv = h.Attribute("vmware.iv");
   std::vector<CipherCtxPtr> gcm;
   for (const std::string& context : contexts) {
     CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     int len = 0;
     if (ctx == nullptr ||
-        EVP_DecryptInit_ex2(ctx.get(), FetchCipher("AES-256-GCM"), key.data(),
+        EVP_DecryptInit_ex2(ctx.get(), FetchCipher("AES-256-GCM"), key_.data(),
                             reinterpret_cast<const uint8_t*>(iv.data()),
                             nullptr) != 1 ||
         EVP_DecryptUpdate(ctx.get(), nullptr, &len, h.header_bytes.data(),
@@ -255,13 +262,14 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
     }
     gcm.push_back(std::move(ctx));
   }
-  std::vector<uint8_t> in(kChunk), out(kChunk);
+  std::vector<uint8_t> in(kChunk);
+  SecretBytes out(kChunk);  // plaintext: kept out of core dumps, cleansed
   for (uint64_t pos = 0; pos < h.ciphertext_length;) {
     const size_t n = static_cast<size_t>(
         std::min<uint64_t>(kChunk, h.ciphertext_length - pos));
     DC_ASSIGN_OR_RETURN(
-        got, PreadFull(reader->fd_.get(), absl::MakeSpan(in.data(), n),
-                       h.data_start + pos));
+        size_t got,
+        PreadFull(fd_.get(), absl::MakeSpan(in.data(), n), h.data_start + pos));
     if (got != n)
       return absl::DataLossError("VMware envelope truncated while verifying");
     for (auto& ctx : gcm) {
@@ -271,27 +279,29 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
         return OpenSslError(absl::StatusCode::kInternal, "AES-256-GCM");
       }
     }
+    if (sink != nullptr && pos < payload_length_) {
+      DC_RETURN_IF_ERROR(sink(absl::MakeConstSpan(
+          out.data(),
+          static_cast<size_t>(std::min<uint64_t>(n, payload_length_ - pos)))));
+    }
     pos += n;
   }
-  OPENSSL_cleanse(out.data(), out.size());
   for (size_t i = 0; i < gcm.size(); ++i) {
     int len = 0;
     std::string tag = h.tag;
     if (EVP_CIPHER_CTX_ctrl(gcm[i].get(), EVP_CTRL_AEAD_SET_TAG,
                             static_cast<int>(tag.size()), tag.data()) == 1 &&
         EVP_DecryptFinal_ex(gcm[i].get(), out.data(), &len) == 1) {
-      reader->verified_context_ = contexts[i];
-      break;
+      verified_context_ = contexts[i];
+      return absl::OkStatus();
     }
   }
-  if (!reader->verified_context_ && require_verified) {
-    return absl::DataLossError(
-        absl::StrCat("the GCM tag does not verify with any context tried (",
-                     absl::StrJoin(contexts, ", "),
-                     "): the file was changed, or its "
-                     "context string is not known (add one with --context)"));
-  }
-  return reader;
+  if (!require_verified) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat("the GCM tag does not verify with any context tried (",
+                   absl::StrJoin(contexts, ", "),
+                   "): the file was changed, or its "
+                   "context string is not known (add one with --context)"));
 }
 
 absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {

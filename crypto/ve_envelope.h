@@ -20,6 +20,7 @@
 #define DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,18 @@ class VeReader {
       const std::vector<std::string>& contexts, bool verify,
       bool require_verified);
 
+  // Verify checks the GCM tag in one sequential pass over the ciphertext,
+  // with every candidate context at once, and sets verified_context. With a
+  // `sink`, the same pass hands it the payload's plaintext in order, before
+  // the tag is known: a caller must not release it unless Verify returns OK.
+  // DATA_LOSS naming the contexts tried if none verifies and
+  // `require_verified`; a sink's error is returned as it is. Not
+  // thread-safe (ReadAt is, beside it).
+  absl::Status Verify(
+      const std::vector<std::string>& contexts, bool require_verified,
+      const std::function<absl::Status(absl::Span<const uint8_t>)>& sink =
+          nullptr);
+
   // ReadAt reads the decrypted view (cleartext prefix, then payload),
   // decrypting only the range asked (GCM is counter mode). Thread-safe.
   absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<uint8_t> out) const;
@@ -113,16 +126,18 @@ class VeReader {
   }
 
  private:
-  VeReader(UniqueFd fd, VeHeader header, std::unique_ptr<CipherContextPool> ctr,
-           std::vector<uint8_t> prefix)
+  VeReader(UniqueFd fd, VeHeader header, SecretBytes key,
+           std::unique_ptr<CipherContextPool> ctr, std::vector<uint8_t> prefix)
       : fd_(std::move(fd)),
         header_(std::move(header)),
+        key_(std::move(key)),
         ctr_(std::move(ctr)),
         prefix_(std::move(prefix)) {}
   absl::Status DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const;
 
   const UniqueFd fd_;
   const VeHeader header_;
+  const SecretBytes key_;  // for Verify's GCM contexts
   const std::unique_ptr<CipherContextPool> ctr_;
   const std::vector<uint8_t> prefix_;
   uint64_t payload_length_ = 0;

@@ -24,8 +24,13 @@ struct Flags {
 int RunExtract(const Flags& f) {
   const std::string cmd = "extract";
   int exit_code = kExitOk;
+  // A VMware envelope written to a file is decrypted and its tag checked in
+  // one pass, the file kept only if the tag verifies. Bytes sent to stdout
+  // cannot be taken back, so there the tag is checked first, in a pass of
+  // its own.
+  const bool to_stdout = f.output == "-";
   std::optional<Opened> reader =
-      OpenAny(cmd, f.file, f.keys, f.ve, true, &exit_code);
+      OpenAny(cmd, f.file, f.keys, f.ve, to_stdout, &exit_code);
   if (!reader) return exit_code;
   // A VMware envelope extracts to its payload alone (no cleartext prefix).
   const uint64_t start = reader->vmware ? reader->vmware->header().offset : 0;
@@ -41,6 +46,20 @@ int RunExtract(const Flags& f) {
     out_fd = out->fd();
   }
   Progress progress("extracting", reader->size());
+  if (reader->vmware && !to_stdout) {
+    uint64_t done = start;
+    absl::Status write_error;
+    absl::Status status = reader->vmware->Verify(
+        f.ve.Contexts(), true, [&](absl::Span<const uint8_t> plaintext) {
+          write_error = WriteFull(out_fd, plaintext);
+          progress.Update(done += plaintext.size());
+          return write_error;
+        });
+    if (!write_error.ok()) return Fail(cmd, Prefix(write_error, f.output));
+    if (!status.ok()) return Fail(cmd, Prefix(status, f.file));
+    status = out->Commit();
+    return status.ok() ? kExitOk : Fail(cmd, status);
+  }
   std::vector<uint8_t> buf(kChunk);
   for (uint64_t pos = start; pos < reader->size();) {
     auto got = reader->ReadAt(pos, absl::MakeSpan(buf));

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
+#include <string>
 
 #include "crypto/ve_envelope.h"
 #include "gmock/gmock.h"
@@ -127,8 +129,42 @@ TEST_F(GeneratedVeTest, EverySizeAndOffsetExtractsExactly) {
       ToolResult r = Dumpcrypt({"extract", "--key-hex", ToHex(key_), ve, "-"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_TRUE(r.out == std::string(payload.begin(), payload.end()));
+      // To a file, decryption and the tag check share one pass.
+      const std::string out = dir_.File("out");
+      r = Dumpcrypt({"extract", "--force", "--key-hex", ToHex(key_), ve, out});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_TRUE(ReadFileOrDie(out) == payload);
     }
   }
+}
+
+// Extracting to a file reads the ciphertext once; to stdout (which cannot
+// take bytes back) the tag is checked first, so it is read twice.
+TEST_F(GeneratedVeTest, ExtractToAFileReadsTheFileOnce) {
+  if (RunTool({"sh", "-c", "command -v strace"}).exit_code != 0)
+    GTEST_SKIP() << "needs strace (Debian package strace)";
+  const std::vector<uint8_t> payload = RandomBytes(3 << 20, 3);
+  const std::string ve = Make(payload, 0, "ESXConfiguration");
+  auto pread_bytes = [&](const std::string& output) {
+    const std::string trace = dir_.File("trace");
+    ToolResult r =
+        RunTool({"strace", "-f", "-qq", "-e", "trace=read,pread64,preadv", "-o",
+                 trace, ToolPath("dumpcrypt"), "extract", "--force",
+                 "--key-hex", ToHex(key_), ve, output});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(trace);
+    uint64_t total = 0;
+    for (std::string line; std::getline(in, line);) {
+      const size_t eq = line.rfind("= ");
+      if (eq != std::string::npos) total += std::stoull(line.substr(eq + 2));
+    }
+    return total;
+  };
+  const uint64_t once = payload.size();
+  EXPECT_GE(pread_bytes(dir_.File("out")), once);
+  EXPECT_LT(pread_bytes(dir_.File("out")), once + once / 4);
+  EXPECT_GE(pread_bytes("-"), 2 * once);
+  EXPECT_TRUE(ReadFileOrDie(dir_.File("out")) == payload);
 }
 
 TEST_F(GeneratedVeTest, RandomRangesOfTheViewMatch) {
