@@ -119,6 +119,33 @@ absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
   return key;
 }
 
+namespace {
+
+// FinishEnvelope unlocks the envelope whose header was read from `fd` and
+// opens its reader; on failure it reports as OpenEnvelope does.
+std::unique_ptr<EnvelopeReader> FinishEnvelope(
+    const std::string& command, const std::string& path, KeyResolver& resolver,
+    UniqueFd fd, absl::StatusOr<EnvelopeHeader> header, int* exit_code) {
+  if (!header.ok()) {
+    *exit_code = Fail(command, Prefix(header.status(), path));
+    return nullptr;
+  }
+  auto data_key = UnlockDataKey(*header, resolver);
+  if (!data_key.ok()) {
+    *exit_code = Fail(command, Prefix(data_key.status(), path), true);
+    return nullptr;
+  }
+  auto reader =
+      EnvelopeReader::Open(std::move(fd), std::move(header).value(), *data_key);
+  if (!reader.ok()) {
+    *exit_code = Fail(command, Prefix(reader.status(), path));
+    return nullptr;
+  }
+  return std::move(reader).value();
+}
+
+}  // namespace
+
 std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
                                              const std::string& path,
                                              const KeySourceFlags& keys,
@@ -134,22 +161,8 @@ std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
     return nullptr;
   }
   auto header = ReadHeader(fd->get());
-  if (!header.ok()) {
-    *exit_code = Fail(command, Prefix(header.status(), path));
-    return nullptr;
-  }
-  auto data_key = UnlockDataKey(*header, **resolver);
-  if (!data_key.ok()) {
-    *exit_code = Fail(command, Prefix(data_key.status(), path), true);
-    return nullptr;
-  }
-  auto reader = EnvelopeReader::Open(std::move(fd).value(),
-                                     std::move(header).value(), *data_key);
-  if (!reader.ok()) {
-    *exit_code = Fail(command, Prefix(reader.status(), path));
-    return nullptr;
-  }
-  return std::move(reader).value();
+  return FinishEnvelope(command, path, **resolver, std::move(fd).value(),
+                        std::move(header), exit_code);
 }
 
 void VeFlags::Add(CLI::App* cmd) {
@@ -179,8 +192,16 @@ std::optional<Opened> OpenAny(const std::string& command,
       *exit_code = Fail(command, Prefix(fd.status(), path));
       return std::nullopt;
     }
-    if (!absl::IsFailedPrecondition(ReadHeader(fd->get()).status())) {
-      opened.dumpcrypt = OpenEnvelope(command, path, keys, exit_code);
+    auto header = ReadHeader(fd->get());
+    if (!absl::IsFailedPrecondition(header.status())) {
+      auto resolver = keys.MakeResolver();
+      if (!resolver.ok()) {
+        *exit_code = Fail(command, resolver.status(), true);
+        return std::nullopt;
+      }
+      opened.dumpcrypt =
+          FinishEnvelope(command, path, **resolver, std::move(fd).value(),
+                         std::move(header), exit_code);
       if (opened.dumpcrypt == nullptr) return std::nullopt;
       return opened;
     }
