@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -10,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "fs/device_poller.h"
 #include "fs/errno_map.h"
 #include "fs/log.h"
 #include "fs/open_file.h"
@@ -26,6 +29,7 @@ struct Session {
   // that their keys are cleansed at exit too.
   absl::Mutex mu;
   std::set<OpenFile*> open ABSL_GUARDED_BY(mu);
+  std::unique_ptr<DevicePoller> poller;  // if options.poll_us > 0
 };
 
 Session& Of(fuse_req_t req) {
@@ -242,11 +246,34 @@ fuse_lowlevel_ops MakeOps() {
   return ops;
 }
 
+// PollDevice makes the session read its device through a DevicePoller.
+void PollDevice(Session& s) {
+  fuse_session* se = s.se;
+  s.poller = std::make_unique<DevicePoller>(
+      absl::Microseconds(s.options.poll_us),
+      [se] { return fuse_session_exited(se) != 0; });
+  static constexpr fuse_custom_io kIo = {
+      .writev = [](int fd, iovec* iov, int count, void*) -> ssize_t {
+        return writev(fd, iov, count);
+      },
+      .read =
+          [](int fd, void* buf, size_t len, void* userdata) {
+            return static_cast<Session*>(userdata)->poller->Read(fd, buf, len);
+          },
+      .splice_receive = nullptr,
+      .splice_send = nullptr,
+  };
+  const int rc = fuse_session_custom_io(se, &kIo, fuse_session_fd(se));
+  if (rc != 0) {
+    LogLine(absl::StrCat("not polling the FUSE device: ", strerror(-rc)));
+  }
+}
+
 }  // namespace
 
 int ServeFuse(DumpTree* tree, struct fuse_args* args,
               const std::string& mountpoint, const ServeOptions& options) {
-  Session session{tree, options, nullptr, {}, {}};
+  Session session{tree, options, nullptr, {}, {}, nullptr};
   const fuse_lowlevel_ops ops = MakeOps();
   fuse_session* se = fuse_session_new(args, &ops, sizeof(ops), &session);
   if (se == nullptr) return 1;
@@ -265,6 +292,7 @@ int ServeFuse(DumpTree* tree, struct fuse_args* args,
       if (options.mounted) options.mounted();
       fuse_daemonize(options.foreground ? 1 : 0);
       if (options.daemonized) options.daemonized();
+      if (options.poll_us > 0) PollDevice(session);
       fuse_loop_config* config = fuse_loop_cfg_create();
       fuse_loop_cfg_set_clone_fd(config, 0);
       fuse_loop_cfg_set_max_threads(config, options.max_threads);

@@ -33,6 +33,7 @@ class MountReadTest : public MountTestBase {
     Seal(shown + ".dce", data, options);
     expected_[shown] = std::move(data);
   }
+  void ReadInParallel(const std::vector<std::string>& options);
 };
 
 TEST_F(MountReadTest, EveryFileReadsBackExactly) {
@@ -84,10 +85,12 @@ TEST_F(MountReadTest, EveryFileReadsBackExactly) {
   }
 }
 
-TEST_F(MountReadTest, ParallelReadersSeeNoMismatch) {
+// Eight threads read three files at random through a mount with `options`
+// (direct_io: every read reaches the daemon).
+void MountReadTest::ReadInParallel(const std::vector<std::string>& options) {
   for (int i = 0; i < 3; ++i)
     AddEnvelope("f" + std::to_string(i), (6 << 20) + i * 1001, 4096, 0);
-  StartMount({"direct_io"});  // every read reaches the daemon
+  StartMount(options);
   std::atomic<int> mismatches{0};
   std::atomic<int> reads{0};
   std::vector<std::thread> threads;
@@ -115,6 +118,14 @@ TEST_F(MountReadTest, ParallelReadersSeeNoMismatch) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(reads.load(), 8 * 150);
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST_F(MountReadTest, ParallelReadersSeeNoMismatch) {
+  ReadInParallel({"direct_io"});  // one serving thread polls the device
+}
+
+TEST_F(MountReadTest, ParallelReadersSeeNoMismatchWithoutPolling) {
+  ReadInParallel({"direct_io", "poll_us=0"});
 }
 
 TEST_F(MountReadTest, OffsetsPastFourGiB) {

@@ -1,0 +1,46 @@
+#include "fs/device_poller.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace dumpcrypt {
+namespace {
+
+int64_t NowNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+}  // namespace
+
+DevicePoller::DevicePoller(absl::Duration spin, std::function<bool()> stopping)
+    : spin_ns_(absl::ToInt64Nanoseconds(spin)),
+      stopping_(std::move(stopping)) {}
+
+ssize_t DevicePoller::Read(int fd, void* buf, size_t len) {
+  if (spin_ns_ > 0 && !polling_.exchange(true)) {
+    const int64_t deadline = NowNs() + spin_ns_;
+    int ready = 0;
+    // A signal may end the session while this thread polls; read(2) would
+    // then sleep through it.
+    while (!stopping_()) {
+      pollfd p = {fd, POLLIN, 0};
+      ready = poll(&p, 1, 0);
+      if (ready != 0 || NowNs() > deadline) break;
+    }
+    polling_ = false;
+    if (ready == 0 && stopping_()) {
+      errno = EINTR;
+      return -1;
+    }
+    if (ready < 0) return -1;
+  }
+  return read(fd, buf, len);
+}
+
+}  // namespace dumpcrypt
