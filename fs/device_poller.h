@@ -4,11 +4,14 @@
 // serving thread, the reply wakes the reader. On a virtual machine each
 // wake-up of an idle vCPU is expensive (docs/PERFORMANCE.md: on the 2-vCPU
 // project machine, reader and daemon pinned to one vCPU make 4 KiB reads
-// 1.6x faster). DevicePoller is the session's read: one serving thread at a
-// time polls the device for up to `spin` before it blocks in read(2) like
-// the others, so a request that follows soon after the previous reply is
-// taken without a wake-up. The price is up to `spin` of one CPU after each
-// request while requests keep coming; an idle mount sleeps.
+// 1.6x faster). DevicePoller is the session's read. While the requests come
+// from one process, one serving thread at a time polls the device for up
+// to `spin` before it blocks in read(2) like the others, so a request that
+// follows soon after the previous reply is taken without a wake-up. The
+// price is up to `spin` of one CPU after each request while requests keep
+// coming; an idle mount sleeps. While several processes read, the CPUs are
+// theirs and nobody polls (polling cost two 4 KiB readers a quarter of
+// their reads).
 #ifndef DUMPCRYPT_FS_DEVICE_POLLER_H_
 #define DUMPCRYPT_FS_DEVICE_POLLER_H_
 
@@ -29,14 +32,17 @@ class DevicePoller {
   // ending), a polling Read returns -1 with errno EINTR.
   DevicePoller(absl::Duration spin, std::function<bool()> stopping);
 
-  // Read has read(2)'s contract on the blocking descriptor `fd`. If no
-  // other caller is polling, it first polls `fd` for up to `spin`.
+  // Read has read(2)'s contract on the blocking FUSE device `fd`. It first
+  // polls `fd` for up to `spin` if no other caller is polling and the last
+  // few requests read came from one process (fuse_in_header's pid).
   ssize_t Read(int fd, void* buf, size_t len);
 
  private:
   const int64_t spin_ns_;
   const std::function<bool()> stopping_;
   std::atomic<bool> polling_{false};
+  std::atomic<uint32_t> last_pid_{0};
+  std::atomic<uint32_t> same_caller_{0};  // requests in a row from last_pid_
 };
 
 }  // namespace dumpcrypt

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <set>
 #include <string>
 #include <thread>
@@ -32,27 +33,52 @@ class DevicePollerTest : public ::testing::Test {
     const ssize_t n = poller.Read(fds_[0], buf, sizeof(buf));
     return n < 0 ? "error " + std::to_string(errno) : std::string(buf, n);
   }
+  // Passes `count` requests from process `pid` (a fuse_in_header, 40
+  // bytes, pid at offset 32) through `poller`.
+  void Requests(DevicePoller& poller, uint32_t pid, int count) {
+    std::string header(40, '\0');
+    std::memcpy(header.data() + 32, &pid, sizeof(pid));
+    for (int i = 0; i < count; ++i) {
+      Send(header);
+      ASSERT_EQ(ReadWith(poller), header);
+    }
+  }
   int fds_[2] = {-1, -1};
+};
+
+// A poller whose `stopping` callback counts the polls.
+struct CountingPoller {
+  explicit CountingPoller(absl::Duration spin)
+      : poller(spin, [this] {
+          ++polls;
+          return false;
+        }) {}
+  std::atomic<int> polls{0};
+  DevicePoller poller;
 };
 
 TEST_F(DevicePollerTest, TakesWhatIsAlreadyThere) {
   DevicePoller poller(absl::Seconds(5), [] { return false; });
+  Requests(poller, 7, 10);
   Send("request");
   EXPECT_EQ(ReadWith(poller), "request");
 }
 
 TEST_F(DevicePollerTest, TakesWhatArrivesWhilePolling) {
-  DevicePoller poller(absl::Seconds(30), [] { return false; });
+  CountingPoller p(absl::Seconds(30));
+  Requests(p.poller, 7, 10);
   std::thread sender([this] {
     usleep(20'000);
     Send("soon");
   });
-  EXPECT_EQ(ReadWith(poller), "soon");
+  EXPECT_EQ(ReadWith(p.poller), "soon");
   sender.join();
+  EXPECT_GT(p.polls.load(), 0);
 }
 
 TEST_F(DevicePollerTest, SleepsInReadAfterPolling) {
   DevicePoller poller(absl::Microseconds(100), [] { return false; });
+  Requests(poller, 7, 10);
   std::thread sender([this] {
     usleep(50'000);
     Send("late");
@@ -64,6 +90,7 @@ TEST_F(DevicePollerTest, SleepsInReadAfterPolling) {
 TEST_F(DevicePollerTest, AnEndingSessionEndsThePollWithEintr) {
   std::atomic<bool> stopping{false};
   DevicePoller poller(absl::Hours(1), [&] { return stopping.load(); });
+  Requests(poller, 7, 10);
   std::thread stopper([&] {
     usleep(20'000);
     stopping = true;
@@ -89,6 +116,11 @@ TEST_F(DevicePollerTest, OneCallerPollsTheOthersRead) {
     absl::MutexLock lock(&mu);
     return !pollers.empty();
   };
+  Requests(poller, 7, 10);
+  {
+    absl::MutexLock lock(&mu);
+    pollers.clear();
+  }
   std::string got[2];
   std::thread first([&] { got[0] = ReadWith(poller); });
   while (!polled()) usleep(1000);
@@ -104,15 +136,20 @@ TEST_F(DevicePollerTest, OneCallerPollsTheOthersRead) {
   EXPECT_EQ(pollers.size(), 1u);  // `second` went straight to read(2)
 }
 
+TEST_F(DevicePollerTest, PollsOnlyAfterRequestsFromOneProcess) {
+  CountingPoller p(absl::Milliseconds(1));
+  for (uint32_t pid = 100; pid < 120; ++pid) Requests(p.poller, pid / 2, 1);
+  EXPECT_EQ(p.polls.load(), 0);  // two processes taking turns
+  Requests(p.poller, 7, 8);
+  EXPECT_EQ(p.polls.load(), 0);
+  Requests(p.poller, 7, 1);
+  EXPECT_GT(p.polls.load(), 0);
+}
+
 TEST_F(DevicePollerTest, ZeroSpinOnlyReads) {
-  std::atomic<int> polls{0};
-  DevicePoller poller(absl::ZeroDuration(), [&] {
-    ++polls;
-    return false;
-  });
-  Send("x");
-  EXPECT_EQ(ReadWith(poller), "x");
-  EXPECT_EQ(polls.load(), 0);
+  CountingPoller p(absl::ZeroDuration());
+  Requests(p.poller, 7, 20);
+  EXPECT_EQ(p.polls.load(), 0);
 }
 
 TEST_F(DevicePollerTest, ReadErrorsPassThrough) {
