@@ -29,7 +29,8 @@ struct Session {
   // that their keys are cleansed at exit too.
   absl::Mutex mu;
   std::set<OpenFile*> open ABSL_GUARDED_BY(mu);
-  std::unique_ptr<DevicePoller> poller;  // if options.poll_us > 0
+  // Set while the session reads its device through it.
+  std::unique_ptr<DevicePoller> poller;
 };
 
 Session& Of(fuse_req_t req) {
@@ -266,6 +267,7 @@ void PollDevice(Session& s) {
   const int rc = fuse_session_custom_io(se, &kIo, fuse_session_fd(se));
   if (rc != 0) {
     LogLine(absl::StrCat("not polling the FUSE device: ", strerror(-rc)));
+    s.poller.reset();
   }
 }
 

@@ -24,9 +24,10 @@ struct ServeOptions {
   // 128 KiB. 1 MiB lets cold sequential reads reach the daemon as 1 MiB
   // requests (docs/PERFORMANCE.md).
   unsigned read_ahead_kb = 1024;
-  // How long one serving thread polls the FUSE device before it sleeps
-  // (fs/device_poller.h); 0 never polls. 30 µs covers the gap between a
-  // reply and the next request of a reader doing small reads back to back.
+  // While one process reads, how long one serving thread polls the FUSE
+  // device before it sleeps (fs/device_poller.h); 0 never polls. 30 µs
+  // covers the gap between a reply and the next request of a reader doing
+  // small reads back to back.
   unsigned poll_us = 30;
   std::function<void()> mounted;  // after the mount exists, before daemonizing
   std::function<void()> daemonized;  // in the serving process, before the loop
