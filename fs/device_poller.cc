@@ -16,6 +16,10 @@ constexpr size_t kPidOffset = 32;
 // Requests in a row from one process before polling starts. Two readers
 // interleave their requests: eight in a row from one of them are rare.
 constexpr uint32_t kPollAfter = 8;
+// A request that comes more than kSlowMissNs after a poll gave up on it
+// pauses polling for the next kPauseRequests requests.
+constexpr int64_t kSlowMissNs = 1'000'000;
+constexpr int64_t kPauseRequests = 4096;
 
 int64_t NowNs() {
   timespec t;
@@ -30,7 +34,8 @@ DevicePoller::DevicePoller(absl::Duration spin, std::function<bool()> stopping)
       stopping_(std::move(stopping)) {}
 
 ssize_t DevicePoller::Read(int fd, void* buf, size_t len) {
-  if (spin_ns_ > 0 && same_caller_ >= kPollAfter && !polling_.exchange(true)) {
+  if (spin_ns_ > 0 && same_caller_ >= kPollAfter && requests_ >= resume_at_ &&
+      !polling_.exchange(true)) {
     const int64_t deadline = NowNs() + spin_ns_;
     int ready = 0;
     // A signal may end the session while this thread polls; read(2) would
@@ -46,8 +51,17 @@ ssize_t DevicePoller::Read(int fd, void* buf, size_t len) {
       return -1;
     }
     if (ready < 0) return -1;
+    if (ready == 0) missed_at_ns_ = NowNs();
   }
   const ssize_t n = read(fd, buf, len);
+  if (n <= 0) return n;
+  const int64_t done = ++requests_;
+  if (missed_at_ns_ != 0) {
+    const int64_t missed_at = missed_at_ns_.exchange(0);
+    if (missed_at != 0 && NowNs() - missed_at > kSlowMissNs) {
+      resume_at_ = done + kPauseRequests;
+    }
+  }
   if (n >= static_cast<ssize_t>(kPidOffset + sizeof(uint32_t))) {
     uint32_t pid;
     std::memcpy(&pid, static_cast<const char*>(buf) + kPidOffset, sizeof(pid));

@@ -146,6 +146,25 @@ TEST_F(DevicePollerTest, PollsOnlyAfterRequestsFromOneProcess) {
   EXPECT_GT(p.polls.load(), 0);
 }
 
+// A reader that is slow to come back after a reply (off the CPU, or busy)
+// gains nothing from polling, and a polling thread would take its CPU.
+TEST_F(DevicePollerTest, ARequestLongAfterAMissedPollPausesPolling) {
+  CountingPoller p(absl::Microseconds(200));
+  Requests(p.poller, 7, 10);
+  ASSERT_GT(p.polls.load(), 0);
+  std::thread sender([this] {
+    usleep(20'000);
+    Send("late");
+  });
+  EXPECT_EQ(ReadWith(p.poller), "late");
+  sender.join();
+  p.polls = 0;
+  Requests(p.poller, 7, 4000);
+  EXPECT_EQ(p.polls.load(), 0);
+  Requests(p.poller, 7, 200);
+  EXPECT_GT(p.polls.load(), 0);
+}
+
 TEST_F(DevicePollerTest, ZeroSpinOnlyReads) {
   CountingPoller p(absl::ZeroDuration());
   Requests(p.poller, 7, 20);
