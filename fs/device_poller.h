@@ -13,10 +13,9 @@
 // theirs and nobody polls (polling cost two 4 KiB readers a quarter of
 // their reads). Nor does anybody poll for a while after a request came more
 // than a millisecond after a poll gave up on it: the reader was busy or
-// waited for a CPU. On a loaded machine a polling thread keeps the reader
-// off the daemon's CPU, so each reply has to wake it where another task
-// runs, and the reader can wait for the next scheduler tick (4 KiB reads
-// fell from 37,000 to 1,400 a second with one busy process per CPU).
+// waited for a CPU. On a loaded machine, polling left readers woken by a
+// reply waiting for the next scheduler tick: with one busy process per CPU,
+// 4 KiB reads fell from 37,000 to 1,400 a second (docs/PERFORMANCE.md).
 #ifndef DUMPCRYPT_FS_DEVICE_POLLER_H_
 #define DUMPCRYPT_FS_DEVICE_POLLER_H_
 
