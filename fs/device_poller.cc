@@ -19,7 +19,7 @@ constexpr uint32_t kPollAfter = 8;
 // A request that comes more than kSlowMissNs after a poll gave up on it
 // pauses polling for the next kPauseRequests requests.
 constexpr int64_t kSlowMissNs = 1'000'000;
-constexpr int64_t kPauseRequests = 4096;
+constexpr int32_t kPauseRequests = 4096;
 
 int64_t NowNs() {
   timespec t;
@@ -34,7 +34,7 @@ DevicePoller::DevicePoller(absl::Duration spin, std::function<bool()> stopping)
       stopping_(std::move(stopping)) {}
 
 ssize_t DevicePoller::Read(int fd, void* buf, size_t len) {
-  if (spin_ns_ > 0 && same_caller_ >= kPollAfter && requests_ >= resume_at_ &&
+  if (spin_ns_ > 0 && same_caller_ >= kPollAfter && pause_left_ <= 0 &&
       !polling_.exchange(true)) {
     const int64_t deadline = NowNs() + spin_ns_;
     int ready = 0;
@@ -55,11 +55,11 @@ ssize_t DevicePoller::Read(int fd, void* buf, size_t len) {
   }
   const ssize_t n = read(fd, buf, len);
   if (n <= 0) return n;
-  const int64_t done = ++requests_;
+  if (pause_left_ > 0) --pause_left_;
   if (missed_at_ns_ != 0) {
     const int64_t missed_at = missed_at_ns_.exchange(0);
     if (missed_at != 0 && NowNs() - missed_at > kSlowMissNs) {
-      resume_at_ = done + kPauseRequests;
+      pause_left_ = kPauseRequests;
     }
   }
   if (n >= static_cast<ssize_t>(kPidOffset + sizeof(uint32_t))) {

@@ -48,8 +48,7 @@ class DevicePoller {
   std::atomic<bool> polling_{false};
   std::atomic<uint32_t> last_pid_{0};
   std::atomic<uint32_t> same_caller_{0};  // requests in a row from last_pid_
-  std::atomic<int64_t> requests_{0};      // requests read so far
-  std::atomic<int64_t> resume_at_{0};     // no polling before requests_ is this
+  std::atomic<int32_t> pause_left_{0};  // requests to read before polling again
   // When a poll last found nothing, until the next request; else 0.
   std::atomic<int64_t> missed_at_ns_{0};
 };
