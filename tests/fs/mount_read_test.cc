@@ -121,7 +121,7 @@ void MountReadTest::ReadInParallel(const std::vector<std::string>& options) {
 }
 
 TEST_F(MountReadTest, ParallelReadersSeeNoMismatch) {
-  ReadInParallel({"direct_io"});  // one serving thread polls the device
+  ReadInParallel({"direct_io"});  // polling on, as by default
 }
 
 TEST_F(MountReadTest, ParallelReadersSeeNoMismatchWithoutPolling) {
