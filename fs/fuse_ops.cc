@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -55,7 +57,12 @@ uint8_t* ReadBuffer() {
 void OpInit(void* userdata, fuse_conn_info* conn) {
   conn->max_write = kMaxFuseIo;  // libfuse derives max_pages from it
   conn->max_read = kMaxFuseIo;   // must equal the max_read mount option
-  conn->max_readahead = kMaxFuseIo;
+  // The kernel lowers the mount's window to this when INIT is answered,
+  // after ServeFuse has raised it.
+  const uint64_t window =
+      uint64_t{static_cast<Session*>(userdata)->options.read_ahead_kb} << 10;
+  conn->max_readahead = static_cast<uint32_t>(
+      std::clamp<uint64_t>(window, kMaxFuseIo, UINT32_MAX));
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

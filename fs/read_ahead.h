@@ -1,6 +1,8 @@
 // The kernel read-ahead window of a FUSE mount. FUSE caps it at 128 KiB
 // however large max_readahead is; only the mount's backing device in sysfs
-// (/sys/class/bdi/MAJOR:MINOR/read_ahead_kb, root only) can raise it.
+// (/sys/class/bdi/MAJOR:MINOR/read_ahead_kb, root only) can raise it, and
+// the daemon's answer to INIT lowers it again to that answer's
+// max_readahead.
 #ifndef DUMPCRYPT_FS_READ_AHEAD_H_
 #define DUMPCRYPT_FS_READ_AHEAD_H_
 

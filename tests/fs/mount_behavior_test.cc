@@ -260,6 +260,9 @@ TEST_F(MountBehaviorTest, MountSetsItsReadAheadWindow) {
   StartMount({"read_ahead_kb=512"});
   EXPECT_EQ(window(), "512");
   mount_->Unmount();
+  StartMount({"read_ahead_kb=4096"});  // above the 1 MiB of a request
+  EXPECT_EQ(window(), "4096");
+  mount_->Unmount();
   StartMount({"read_ahead_kb=0"});
   EXPECT_EQ(window(), "128");  // the kernel's own default for FUSE
 }
