@@ -21,9 +21,9 @@ struct ServeOptions {
   bool foreground = true;  // else daemonize after mounting
   unsigned max_threads = 10;
   // The mount's read-ahead window, if permitted (root); 0 keeps the kernel's
-  // 128 KiB. 1 MiB lets cold sequential reads reach the daemon as 1 MiB
-  // requests (docs/PERFORMANCE.md).
-  unsigned read_ahead_kb = 1024;
+  // 128 KiB. 2 MiB lets cold sequential reads reach the daemon as two 1 MiB
+  // requests at once, one per CPU (docs/PERFORMANCE.md).
+  unsigned read_ahead_kb = 2048;
   // While one process reads, how long one serving thread polls the FUSE
   // device before it sleeps (fs/device_poller.h); 0 never polls. 30 µs
   // covers the gap between a reply and the next request of a reader doing

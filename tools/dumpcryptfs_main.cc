@@ -67,7 +67,7 @@ constexpr char kUsage[] =
     "    -o suffix=SUFFIX       suffix stripped from envelope names (default "
     ".dce)\n"
     "    -o read_ahead_kb=N     kernel read-ahead of the mount in KiB (default "
-    "1024;\n"
+    "2048;\n"
     "                           0 keeps the kernel's 128; raising it needs "
     "root)\n"
     "    -o poll_us=N           while one process reads, poll N microseconds "
@@ -99,7 +99,7 @@ struct Config {
   int direct_io = 0;
   unsigned idle = 0;
   unsigned negative_ttl = 10;
-  unsigned read_ahead_kb = 1024;
+  unsigned read_ahead_kb = 2048;
   unsigned poll_us = 30;
   char* source = nullptr;
   int help = 0;

@@ -255,7 +255,7 @@ TEST_F(MountBehaviorTest, MountSetsItsReadAheadWindow) {
     return kib;
   };
   StartMount();
-  EXPECT_EQ(window(), "1024");
+  EXPECT_EQ(window(), "2048");
   mount_->Unmount();
   StartMount({"read_ahead_kb=512"});
   EXPECT_EQ(window(), "512");
