@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "fs/audit_log.h"
 #include "fs/dump_tree.h"
@@ -353,4 +354,12 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace dumpcrypt
 
-int main(int argc, char** argv) { return dumpcrypt::Run(argc, argv); }
+int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // Debian builds Abseil without NDEBUG, which leaves deadlock detection on:
+  // every Mutex::Lock then takes one global spin lock (docs/PERFORMANCE.md).
+  // Release builds of Abseil turn it off; so do ours. Debug builds keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+  return dumpcrypt::Run(argc, argv);
+}
