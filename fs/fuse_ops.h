@@ -22,7 +22,8 @@ struct ServeOptions {
   unsigned max_threads = 10;
   // The mount's read-ahead window, if permitted (root); 0 keeps the kernel's
   // 128 KiB. 2 MiB lets cold sequential reads reach the daemon as two 1 MiB
-  // requests at once, one per CPU (docs/PERFORMANCE.md).
+  // requests at once, which two serving threads decrypt in parallel
+  // (docs/PERFORMANCE.md).
   unsigned read_ahead_kb = 2048;
   // While one process reads, how long one serving thread polls the FUSE
   // device before it sleeps (fs/device_poller.h); 0 never polls. 30 µs
