@@ -39,38 +39,20 @@ const EVP_CIPHER* FetchCipher(const char* name) {
   return cipher;
 }
 
-absl::StatusOr<std::unique_ptr<CipherContextPool>> CipherContextPool::Create(
+absl::StatusOr<std::unique_ptr<CipherContextPool>> MakeCipherContextPool(
     CipherCtxPtr keyed) {
   if (keyed == nullptr) return absl::InvalidArgumentError("no cipher context");
-  return std::unique_ptr<CipherContextPool>(
-      new CipherContextPool(std::move(keyed)));
-}
-
-CipherContextPool::~CipherContextPool() = default;
-
-CipherContextPool::Lease::~Lease() {
-  if (ctx_ != nullptr) pool_->Release(std::move(ctx_));
-}
-
-absl::StatusOr<CipherContextPool::Lease> CipherContextPool::Acquire() const {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!free_.empty()) {
-      CipherCtxPtr ctx = std::move(free_.back());
-      free_.pop_back();
-      return Lease(this, std::move(ctx));
-    }
-  }
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr || EVP_CIPHER_CTX_copy(ctx.get(), template_.get()) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "copy cipher context");
-  }
-  return Lease(this, std::move(ctx));
-}
-
-void CipherContextPool::Release(CipherCtxPtr ctx) const {
-  absl::MutexLock lock(&mu_);
-  free_.push_back(std::move(ctx));
+  std::shared_ptr<const EVP_CIPHER_CTX> keyed_shared(std::move(keyed));
+  return std::make_unique<CipherContextPool>(
+      [keyed_shared]() -> absl::StatusOr<CipherCtxPtr> {
+        CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+        if (ctx == nullptr ||
+            EVP_CIPHER_CTX_copy(ctx.get(), keyed_shared.get()) != 1) {
+          return OpenSslError(absl::StatusCode::kInternal,
+                              "copy cipher context");
+        }
+        return ctx;
+      });
 }
 
 }  // namespace dumpcrypt

@@ -7,13 +7,11 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "crypto/lease_pool.h"
 
 namespace dumpcrypt {
 
@@ -35,47 +33,16 @@ const EVP_CIPHER* FetchCipher(const char* name);
 // or "" for any other size.
 std::string AesCipherName(size_t key_size, absl::string_view mode);
 
-// CipherContextPool hands out copies of one keyed EVP_CIPHER_CTX, so that
-// the key schedule is computed once and each concurrent caller gets its own
-// context. Thread-safe.
-class CipherContextPool {
- public:
-  // Create takes a context already initialised with cipher and key.
-  static absl::StatusOr<std::unique_ptr<CipherContextPool>> Create(
-      CipherCtxPtr keyed);
-  ~CipherContextPool();
+// CipherContextPool lends copies of one keyed EVP_CIPHER_CTX, so that the
+// key schedule is computed once and each concurrent caller gets its own
+// context.
+using CipherContextPool = LeasePool<CipherCtxPtr>;
 
-  // Lease returns its context to the pool when destroyed.
-  class Lease {
-   public:
-    Lease(Lease&& other) noexcept
-        : pool_(other.pool_), ctx_(std::move(other.ctx_)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease();
-    EVP_CIPHER_CTX* get() const { return ctx_.get(); }
-
-   private:
-    friend class CipherContextPool;
-    Lease(const CipherContextPool* pool, CipherCtxPtr ctx)
-        : pool_(pool), ctx_(std::move(ctx)) {}
-    const CipherContextPool* pool_;
-    CipherCtxPtr ctx_;
-  };
-
-  // Acquire returns a free context, copying the template when none is free;
-  // INTERNAL if the copy fails.
-  absl::StatusOr<Lease> Acquire() const;
-
- private:
-  explicit CipherContextPool(CipherCtxPtr keyed)
-      : template_(std::move(keyed)) {}
-  void Release(CipherCtxPtr ctx) const;
-
-  const CipherCtxPtr template_;
-  mutable absl::Mutex mu_;
-  mutable std::vector<CipherCtxPtr> free_ ABSL_GUARDED_BY(mu_);
-};
+// MakeCipherContextPool takes a context already initialised with cipher and
+// key; INVALID_ARGUMENT if it is null. Acquire fails with INTERNAL if a copy
+// fails.
+absl::StatusOr<std::unique_ptr<CipherContextPool>> MakeCipherContextPool(
+    CipherCtxPtr keyed);
 
 }  // namespace dumpcrypt
 

@@ -19,33 +19,29 @@ void SectorNonce(uint64_t sector, uint8_t nonce[12]) {
 
 absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
     const SecretBytes& key) {
-  const std::string name = AesCipherName(key.size(), "GCM");
-  if (name.empty()) {
+  const int algo = key.size() == 16   ? GCRY_CIPHER_AES128
+                   : key.size() == 24 ? GCRY_CIPHER_AES192
+                   : key.size() == 32 ? GCRY_CIPHER_AES256
+                                      : 0;
+  if (algo == 0) {
     return absl::InvalidArgumentError("GMAC key must be 16, 24 or 32 bytes");
   }
-  const EVP_CIPHER* cipher = FetchCipher(name.c_str());
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (cipher == nullptr || ctx == nullptr ||
-      EVP_EncryptInit_ex2(ctx.get(), cipher, key.data(), nullptr, nullptr) !=
-          1) {
-    return OpenSslError(absl::StatusCode::kInternal, "AES-GMAC key setup");
-  }
-  DC_ASSIGN_OR_RETURN(auto pool, CipherContextPool::Create(std::move(ctx)));
+  DC_ASSIGN_OR_RETURN(auto pool,
+                      MakeGcryCipherPool(algo, GCRY_CIPHER_MODE_GCM, key));
   return std::unique_ptr<SectorTagger>(new SectorTagger(std::move(pool)));
 }
 
-absl::Status SectorTagger::TagOne(EVP_CIPHER_CTX* ctx, const uint8_t nonce[12],
+absl::Status SectorTagger::TagOne(gcry_cipher_hd_t handle,
+                                  const uint8_t nonce[12],
                                   absl::Span<const uint8_t> aad,
-                                  uint8_t tag[16]) const {
-  int len = 0;
-  uint8_t unused[16];
-  if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce, nullptr) != 1 ||
-      (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(),
-                                         static_cast<int>(aad.size())) != 1) ||
-      EVP_EncryptFinal_ex(ctx, unused, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "AES-GMAC");
+                                  uint8_t tag[16]) {
+  gcry_error_t err = gcry_cipher_setiv(handle, nonce, 12);
+  if (err == 0 && !aad.empty()) {
+    err = gcry_cipher_authenticate(handle, aad.data(), aad.size());
   }
+  if (err == 0) err = gcry_cipher_gettag(handle, tag, kTagSize);
+  if (err != 0)
+    return GcryptError(absl::StatusCode::kInternal, "AES-GMAC", err);
   return absl::OkStatus();
 }
 

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/openssl_util.h"
+#include "crypto/gcrypt_util.h"
 #include "crypto/secret_bytes.h"
 
 namespace dumpcrypt {
@@ -20,7 +20,7 @@ class SectorTagger {
  public:
   static constexpr size_t kTagSize = 16;
 
-  // Create schedules `key` (16, 24 or 32 bytes; the format uses 32) once.
+  // Create schedules `key` (16, 24 or 32 bytes; the format uses 32).
   // INVALID_ARGUMENT for other sizes.
   static absl::StatusOr<std::unique_ptr<SectorTagger>> Create(
       const SecretBytes& key);
@@ -46,12 +46,12 @@ class SectorTagger {
                     absl::Span<const uint8_t> aad, uint8_t tag[16]) const;
 
  private:
-  explicit SectorTagger(std::unique_ptr<CipherContextPool> pool)
+  explicit SectorTagger(std::unique_ptr<GcryCipherPool> pool)
       : pool_(std::move(pool)) {}
-  absl::Status TagOne(EVP_CIPHER_CTX* ctx, const uint8_t nonce[12],
-                      absl::Span<const uint8_t> aad, uint8_t tag[16]) const;
+  static absl::Status TagOne(gcry_cipher_hd_t handle, const uint8_t nonce[12],
+                             absl::Span<const uint8_t> aad, uint8_t tag[16]);
 
-  const std::unique_ptr<CipherContextPool> pool_;
+  const std::unique_ptr<GcryCipherPool> pool_;
 };
 
 }  // namespace dumpcrypt

@@ -210,7 +210,7 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
                           nullptr, nullptr) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR key setup");
   }
-  DC_ASSIGN_OR_RETURN(auto pool, CipherContextPool::Create(std::move(ctr)));
+  DC_ASSIGN_OR_RETURN(auto pool, MakeCipherContextPool(std::move(ctr)));
   std::vector<uint8_t> prefix(header.offset);
   DC_ASSIGN_OR_RETURN(size_t got,
                       PreadFull(fd.get(), absl::MakeSpan(prefix), 0));

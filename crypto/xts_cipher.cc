@@ -23,15 +23,8 @@ absl::StatusOr<std::unique_ptr<XtsSectorCipher>> XtsSectorCipher::Create(
     return absl::InvalidArgumentError(
         "AES-256-XTS key halves are equal (forbidden by IEEE 1619)");
   }
-  const EVP_CIPHER* cipher = FetchCipher("AES-256-XTS");
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (cipher == nullptr || ctx == nullptr ||
-      EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), nullptr,
-                         direction == Direction::kEncrypt ? 1 : 0,
-                         nullptr) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "AES-256-XTS key setup");
-  }
-  DC_ASSIGN_OR_RETURN(auto pool, CipherContextPool::Create(std::move(ctx)));
+  DC_ASSIGN_OR_RETURN(auto pool, MakeGcryCipherPool(GCRY_CIPHER_AES256,
+                                                    GCRY_CIPHER_MODE_XTS, key));
   return std::unique_ptr<XtsSectorCipher>(
       new XtsSectorCipher(std::move(pool), direction));
 }
@@ -44,19 +37,20 @@ absl::Status XtsSectorCipher::Transform(uint64_t first_sector,
     return absl::InvalidArgumentError("data is not whole sectors");
   }
   DC_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
-  EVP_CIPHER_CTX* ctx = lease.get();
-  const int enc = direction_ == Direction::kEncrypt ? 1 : 0;
+  gcry_cipher_hd_t handle = lease.get();
   uint8_t tweak[16];
   const size_t count = data.size() / sector_size;
   for (size_t i = 0; i < count; ++i) {
     uint8_t* sector = data.data() + i * sector_size;
     XtsTweak(first_sector + i, tweak);
-    int out_len = 0;
-    if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, tweak, enc, nullptr) != 1 ||
-        EVP_CipherUpdate(ctx, sector, &out_len, sector,
-                         static_cast<int>(sector_size)) != 1 ||
-        static_cast<size_t>(out_len) != sector_size) {
-      return OpenSslError(absl::StatusCode::kInternal, "AES-256-XTS");
+    gcry_error_t err = gcry_cipher_setiv(handle, tweak, sizeof(tweak));
+    if (err == 0) {
+      err = direction_ == Direction::kEncrypt
+                ? gcry_cipher_encrypt(handle, sector, sector_size, nullptr, 0)
+                : gcry_cipher_decrypt(handle, sector, sector_size, nullptr, 0);
+    }
+    if (err != 0) {
+      return GcryptError(absl::StatusCode::kInternal, "AES-256-XTS", err);
     }
   }
   return absl::OkStatus();

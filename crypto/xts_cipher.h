@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/openssl_util.h"
+#include "crypto/gcrypt_util.h"
 #include "crypto/secret_bytes.h"
 
 namespace dumpcrypt {
@@ -20,24 +20,24 @@ class XtsSectorCipher {
   enum class Direction { kEncrypt, kDecrypt };
   static constexpr size_t kKeySize = 64;
 
-  // Create schedules `key` (64 bytes: two AES-256 keys) once. INVALID_ARGUMENT
+  // Create schedules `key` (64 bytes: two AES-256 keys). INVALID_ARGUMENT
   // if the size is wrong or the two halves are equal (IEEE 1619 forbids it;
-  // OpenSSL 3.0 rejects it only when encrypting).
+  // libgcrypt outside FIPS mode accepts it, as OpenSSL 3.0 does to decrypt).
   static absl::StatusOr<std::unique_ptr<XtsSectorCipher>> Create(
       const SecretBytes& key, Direction direction);
 
   // Transform encrypts or decrypts `data` in place as consecutive sectors of
   // `sector_size` bytes, the first being sector number `first_sector`.
   // data.size() must be a multiple of sector_size (INVALID_ARGUMENT) and
-  // sector_size at least 16. INTERNAL on an OpenSSL failure. Thread-safe.
+  // sector_size at least 16. INTERNAL on a libgcrypt failure. Thread-safe.
   absl::Status Transform(uint64_t first_sector, size_t sector_size,
                          absl::Span<uint8_t> data) const;
 
  private:
-  XtsSectorCipher(std::unique_ptr<CipherContextPool> pool, Direction direction)
+  XtsSectorCipher(std::unique_ptr<GcryCipherPool> pool, Direction direction)
       : pool_(std::move(pool)), direction_(direction) {}
 
-  const std::unique_ptr<CipherContextPool> pool_;
+  const std::unique_ptr<GcryCipherPool> pool_;
   const Direction direction_;
 };
 
