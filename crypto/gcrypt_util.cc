@@ -35,7 +35,9 @@ absl::StatusOr<GcryCipherPtr> OpenKeyed(int algo, int mode,
 
 absl::Status GcryptError(absl::StatusCode code, absl::string_view what,
                          gcry_error_t err) {
-  return absl::Status(code, absl::StrCat(what, ": ", gcry_strerror(err)));
+  char text[128];
+  gpg_strerror_r(err, text, sizeof(text));  // gcry_strerror is not thread-safe
+  return absl::Status(code, absl::StrCat(what, ": ", text));
 }
 
 absl::StatusOr<std::unique_ptr<GcryCipherPool>> MakeGcryCipherPool(
