@@ -7,6 +7,7 @@
 #include <gcrypt.h>
 
 #include <memory>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
