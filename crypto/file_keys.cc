@@ -1,5 +1,7 @@
 #include "crypto/file_keys.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "crypto/key_wrap.h"
@@ -24,12 +26,13 @@ absl::StatusOr<FileKeys> DeriveFileKeys(const SecretBytes& data_key,
   DC_ASSIGN_OR_RETURN(SecretBytes xts_key,
                       HkdfSha256(data_key.span(), header.file_id,
                                  AsBytes(kXtsInfo), XtsSectorCipher::kKeySize));
-  DC_ASSIGN_OR_RETURN(keys.xts, XtsSectorCipher::Create(xts_key, direction));
+  DC_ASSIGN_OR_RETURN(keys.xts,
+                      XtsSectorCipher::Create(std::move(xts_key), direction));
   if (header.integrity) {
     DC_ASSIGN_OR_RETURN(
         SecretBytes tag_key,
         HkdfSha256(data_key.span(), header.file_id, AsBytes(kTagInfo), 32));
-    DC_ASSIGN_OR_RETURN(keys.tagger, SectorTagger::Create(tag_key));
+    DC_ASSIGN_OR_RETURN(keys.tagger, SectorTagger::Create(std::move(tag_key)));
   }
   DC_ASSIGN_OR_RETURN(
       keys.header_key,

@@ -1,5 +1,7 @@
 #include "crypto/gcrypt_util.h"
 
+#include <utility>
+
 #include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
 
@@ -41,13 +43,13 @@ absl::Status GcryptError(absl::StatusCode code, absl::string_view what,
 }
 
 absl::StatusOr<std::unique_ptr<GcryCipherPool>> MakeGcryCipherPool(
-    int algo, int mode, const SecretBytes& key) {
+    int algo, int mode, SecretBytes key) {
   if (!InitGcrypt()) {
     return absl::InternalError(absl::StrCat(
         "libgcrypt ", gcry_check_version(nullptr), " is older than ",
         GCRYPT_VERSION, ", the version dumpcrypt was built with"));
   }
-  auto shared_key = std::make_shared<const SecretBytes>(key.Clone());
+  auto shared_key = std::make_shared<const SecretBytes>(std::move(key));
   auto pool = std::make_unique<GcryCipherPool>(
       [algo, mode, shared_key] { return OpenKeyed(algo, mode, *shared_key); });
   {

@@ -30,12 +30,12 @@ absl::Status GcryptError(absl::StatusCode code, absl::string_view what,
                          gcry_error_t err);
 
 // MakeGcryCipherPool returns a pool of handles for `algo` in `mode`, each
-// keyed with its own copy of `key` (kept in SecretBytes until the pool is
-// destroyed). Initialises libgcrypt on first use. INVALID_ARGUMENT if
+// keyed with `key`, which the pool keeps until it is destroyed (a handle
+// cannot be copied). Initialises libgcrypt on first use. INVALID_ARGUMENT if
 // libgcrypt rejects the key, INTERNAL if the library is older than the one
 // built against or cannot open the cipher.
 absl::StatusOr<std::unique_ptr<GcryCipherPool>> MakeGcryCipherPool(
-    int algo, int mode, const SecretBytes& key);
+    int algo, int mode, SecretBytes key);
 
 }  // namespace dumpcrypt
 

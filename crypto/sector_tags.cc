@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
+#include <utility>
 
 #include "crypto/status_macros.h"
 
@@ -18,7 +19,7 @@ void SectorNonce(uint64_t sector, uint8_t nonce[12]) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
-    const SecretBytes& key) {
+    SecretBytes key) {
   const int algo = key.size() == 16   ? GCRY_CIPHER_AES128
                    : key.size() == 24 ? GCRY_CIPHER_AES192
                    : key.size() == 32 ? GCRY_CIPHER_AES256
@@ -26,8 +27,8 @@ absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
   if (algo == 0) {
     return absl::InvalidArgumentError("GMAC key must be 16, 24 or 32 bytes");
   }
-  DC_ASSIGN_OR_RETURN(auto pool,
-                      MakeGcryCipherPool(algo, GCRY_CIPHER_MODE_GCM, key));
+  DC_ASSIGN_OR_RETURN(auto pool, MakeGcryCipherPool(algo, GCRY_CIPHER_MODE_GCM,
+                                                    std::move(key)));
   return std::unique_ptr<SectorTagger>(new SectorTagger(std::move(pool)));
 }
 

@@ -20,10 +20,10 @@ class SectorTagger {
  public:
   static constexpr size_t kTagSize = 16;
 
-  // Create schedules `key` (16, 24 or 32 bytes; the format uses 32).
+  // Create takes and schedules `key` (16, 24 or 32 bytes; the format uses
+  // 32).
   // INVALID_ARGUMENT for other sizes.
-  static absl::StatusOr<std::unique_ptr<SectorTagger>> Create(
-      const SecretBytes& key);
+  static absl::StatusOr<std::unique_ptr<SectorTagger>> Create(SecretBytes key);
 
   // Compute writes one tag per sector of `data` (consecutive sectors of
   // `sector_size`, the first numbered `first_sector`) into `tags`, which must

@@ -15,7 +15,7 @@ using testing::SecretFromHex;
 using testing::ToHex;
 
 std::unique_ptr<SectorTagger> Make(const SecretBytes& key) {
-  auto tagger = SectorTagger::Create(key);
+  auto tagger = SectorTagger::Create(key.Clone());
   EXPECT_TRUE(tagger.ok()) << tagger.status();
   return tagger.ok() ? std::move(tagger).value() : nullptr;
 }

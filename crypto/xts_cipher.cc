@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
+#include <utility>
 
 #include "crypto/status_macros.h"
 
@@ -15,7 +16,7 @@ void XtsTweak(uint64_t sector, uint8_t tweak[16]) {
 }
 
 absl::StatusOr<std::unique_ptr<XtsSectorCipher>> XtsSectorCipher::Create(
-    const SecretBytes& key, Direction direction) {
+    SecretBytes key, Direction direction) {
   if (key.size() != kKeySize) {
     return absl::InvalidArgumentError("AES-256-XTS key must be 64 bytes");
   }
@@ -23,8 +24,9 @@ absl::StatusOr<std::unique_ptr<XtsSectorCipher>> XtsSectorCipher::Create(
     return absl::InvalidArgumentError(
         "AES-256-XTS key halves are equal (forbidden by IEEE 1619)");
   }
-  DC_ASSIGN_OR_RETURN(auto pool, MakeGcryCipherPool(GCRY_CIPHER_AES256,
-                                                    GCRY_CIPHER_MODE_XTS, key));
+  DC_ASSIGN_OR_RETURN(
+      auto pool, MakeGcryCipherPool(GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_XTS,
+                                    std::move(key)));
   return std::unique_ptr<XtsSectorCipher>(
       new XtsSectorCipher(std::move(pool), direction));
 }

@@ -20,11 +20,12 @@ class XtsSectorCipher {
   enum class Direction { kEncrypt, kDecrypt };
   static constexpr size_t kKeySize = 64;
 
-  // Create schedules `key` (64 bytes: two AES-256 keys). INVALID_ARGUMENT
-  // if the size is wrong or the two halves are equal (IEEE 1619 forbids it;
-  // libgcrypt outside FIPS mode accepts it, as OpenSSL 3.0 does to decrypt).
+  // Create takes and schedules `key` (64 bytes: two AES-256 keys).
+  // INVALID_ARGUMENT if the size is wrong or the two halves are equal (IEEE
+  // 1619 forbids it; libgcrypt outside FIPS mode accepts it, as OpenSSL 3.0
+  // does to decrypt).
   static absl::StatusOr<std::unique_ptr<XtsSectorCipher>> Create(
-      const SecretBytes& key, Direction direction);
+      SecretBytes key, Direction direction);
 
   // Transform encrypts or decrypts `data` in place as consecutive sectors of
   // `sector_size` bytes, the first being sector number `first_sector`.

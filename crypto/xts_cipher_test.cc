@@ -63,7 +63,7 @@ std::vector<uint8_t> CountingPlaintext() {
 }
 
 std::unique_ptr<XtsSectorCipher> Make(const SecretBytes& key, Dir dir) {
-  auto cipher = XtsSectorCipher::Create(key, dir);
+  auto cipher = XtsSectorCipher::Create(key.Clone(), dir);
   EXPECT_TRUE(cipher.ok()) << cipher.status();
   return cipher.ok() ? std::move(cipher).value() : nullptr;
 }
