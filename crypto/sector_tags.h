@@ -21,8 +21,7 @@ class SectorTagger {
   static constexpr size_t kTagSize = 16;
 
   // Create takes and schedules `key` (16, 24 or 32 bytes; the format uses
-  // 32).
-  // INVALID_ARGUMENT for other sizes.
+  // 32). INVALID_ARGUMENT for other sizes.
   static absl::StatusOr<std::unique_ptr<SectorTagger>> Create(SecretBytes key);
 
   // Compute writes one tag per sector of `data` (consecutive sectors of
