@@ -100,8 +100,8 @@ struct Config {
   int direct_io = 0;
   unsigned idle = 0;
   unsigned negative_ttl = 10;
-  unsigned read_ahead_kb = 2048;
-  unsigned poll_us = 30;
+  unsigned read_ahead_kb = ServeOptions{}.read_ahead_kb;
+  unsigned poll_us = ServeOptions{}.poll_us;
   char* source = nullptr;
   int help = 0;
   int version = 0;
