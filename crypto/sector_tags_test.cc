@@ -3,6 +3,9 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testutil.h"
 
@@ -31,31 +34,43 @@ TEST(SectorTaggerTest, GcmSpecEmptyPlaintextVectors) {
   EXPECT_EQ(ToHex(tag), "530f8afbc74536b9a963b4f1c4cb738b");
 }
 
-// OpenSSL's EVP_MAC "GMAC" is a separate code path: the tags must agree.
-TEST(SectorTaggerTest, AgreesWithOpenSslGmacOverAad) {
-  const std::vector<uint8_t> key = RandomBytes(32, 11);
-  const std::vector<uint8_t> aad = RandomBytes(4096, 12);
-  const std::vector<uint8_t> nonce = FromHex("2a0000000000000000000000");
-  uint8_t ours[16];
-  ASSERT_OK(Make(SecretBytes::CopyOf(key))->Gmac(nonce, aad, ours));
-
+std::string OpenSslGmac(const std::vector<uint8_t>& key,
+                        const std::vector<uint8_t>& nonce,
+                        const std::vector<uint8_t>& aad) {
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "GMAC", nullptr);
-  ASSERT_NE(mac, nullptr);
+  EXPECT_NE(mac, nullptr);
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  char cipher[] = "AES-256-GCM";
+  std::string cipher = "AES-" + std::to_string(key.size() * 8) + "-GCM";
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher.data(), 0),
       OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV,
                                         const_cast<uint8_t*>(nonce.data()), 12),
       OSSL_PARAM_construct_end()};
   uint8_t theirs[16];
   size_t len = 0;
-  ASSERT_EQ(EVP_MAC_init(ctx, key.data(), key.size(), params), 1);
-  ASSERT_EQ(EVP_MAC_update(ctx, aad.data(), aad.size()), 1);
-  ASSERT_EQ(EVP_MAC_final(ctx, theirs, &len, sizeof(theirs)), 1);
+  EXPECT_EQ(EVP_MAC_init(ctx, key.data(), key.size(), params), 1);
+  EXPECT_EQ(EVP_MAC_update(ctx, aad.data(), aad.size()), 1);
+  EXPECT_EQ(EVP_MAC_final(ctx, theirs, &len, sizeof(theirs)), 1);
   EVP_MAC_CTX_free(ctx);
   EVP_MAC_free(mac);
-  EXPECT_EQ(ToHex(ours), ToHex(theirs));
+  return ToHex(theirs);
+}
+
+// OpenSSL's EVP_MAC "GMAC" is a separate implementation: the tags must agree
+// for every key size and for lengths that end inside a block.
+TEST(SectorTaggerTest, AgreesWithOpenSslGmacOverAad) {
+  const std::vector<uint8_t> nonce = FromHex("2a0000000000000000000000");
+  for (size_t key_size : {16, 24, 32}) {
+    const std::vector<uint8_t> key = RandomBytes(key_size, 11);
+    auto tagger = Make(SecretBytes::CopyOf(key));
+    for (size_t aad_size : {1, 15, 16, 100, 512, 4096, 4097}) {
+      SCOPED_TRACE(absl::StrCat(key_size, "-byte key, ", aad_size, " bytes"));
+      const std::vector<uint8_t> aad = RandomBytes(aad_size, aad_size);
+      uint8_t ours[16];
+      ASSERT_OK(tagger->Gmac(nonce, aad, ours));
+      EXPECT_EQ(ToHex(ours), OpenSslGmac(key, nonce, aad));
+    }
+  }
 }
 
 TEST(SectorTaggerTest, FindsTheFirstBadSector) {
