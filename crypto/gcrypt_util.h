@@ -1,6 +1,6 @@
-// libgcrypt runs the two bulk passes over sectors, AES-256-XTS and AES-GMAC:
-// its XTS uses VAES where the CPU has it, which OpenSSL 3.0 does not
-// (docs/PERFORMANCE.md). Everything else stays on OpenSSL.
+// libgcrypt runs the AES-256-XTS pass over sectors: its XTS uses VAES where
+// the CPU has it, which OpenSSL 3.0 does not (docs/PERFORMANCE.md). The GMAC
+// pass runs on ipsec-mb (sector_tags.h), everything else on OpenSSL.
 #ifndef DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 #define DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 
