@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -87,6 +89,31 @@ TEST(SectorTaggerTest, FindsTheFirstBadSector) {
   data[7 * 512] ^= 0x01;
   ASSERT_OK_AND_ASSIGN(bad, tagger->FindBadSector(40, 512, data, tags));
   EXPECT_EQ(bad, std::optional<size_t>(5));
+}
+
+// One tagger serves every thread of the mount: each call keeps its own
+// running state.
+TEST(SectorTaggerTest, ConcurrentCallsAgree) {
+  auto tagger = Make(SecretBytes::CopyOf(RandomBytes(32, 3)));
+  const std::vector<uint8_t> data = RandomBytes(16 * 4096, 4);
+  std::vector<uint8_t> expected(16 * 16);
+  ASSERT_OK(tagger->Compute(7, 4096, data, absl::MakeSpan(expected)));
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        std::vector<uint8_t> tags(expected.size());
+        auto bad = tagger->FindBadSector(7, 4096, data, expected);
+        if (!tagger->Compute(7, 4096, data, absl::MakeSpan(tags)).ok() ||
+            tags != expected || !bad.ok() || bad->has_value()) {
+          ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST(SectorTaggerTest, RejectsMismatchedBuffersAndKeys) {
