@@ -1,10 +1,11 @@
 #include "crypto/sector_tags.h"
 
-#include <intel-ipsec-mb.h>
 #include <openssl/crypto.h>
 
 #include <cstring>
 #include <utility>
+
+#include "crypto/ipsec_mb.h"
 
 namespace dumpcrypt {
 namespace {
@@ -13,23 +14,6 @@ void SectorNonce(uint64_t sector, uint8_t nonce[12]) {
   std::memset(nonce, 0, 12);
   for (int i = 0; i < 8; ++i)
     nonce[i] = static_cast<uint8_t>(sector >> (8 * i));
-}
-
-// The manager holds only the function pointers chosen for this CPU; it is
-// set up once and then read by every thread.
-const IMB_MGR* Manager() {
-  static const IMB_MGR* const manager = [] {
-    IMB_MGR* m = alloc_mb_mgr(0);
-    if (m == nullptr) return static_cast<IMB_MGR*>(nullptr);
-    IMB_ARCH arch;
-    init_mb_mgr_auto(m, &arch);
-    if (imb_get_errno(m) != 0) {
-      free_mb_mgr(m);
-      return static_cast<IMB_MGR*>(nullptr);
-    }
-    return m;
-  }();
-  return manager;
 }
 
 // Wipes the running GHASH state, from which the hash key could be solved.
@@ -46,7 +30,7 @@ class ContextGuard {
 
 absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
     SecretBytes key) {
-  const IMB_MGR* m = Manager();
+  const IMB_MGR* m = IpsecMb();
   if (m == nullptr) return absl::InternalError("ipsec-mb: no usable manager");
   auto make = [&key](aes_gcm_pre_t pre, GmacInit init, GmacUpdate update,
                      GmacFinalize finalize) {
