@@ -1,6 +1,7 @@
 // libgcrypt runs the AES-256-XTS pass over sectors: its XTS uses VAES where
 // the CPU has it, which OpenSSL 3.0 does not (docs/PERFORMANCE.md). The GMAC
-// pass runs on ipsec-mb (sector_tags.h), everything else on OpenSSL.
+// pass and the .ve tag check run on ipsec-mb (sector_tags.h, aes_gcm.h),
+// everything else on OpenSSL.
 #ifndef DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 #define DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 

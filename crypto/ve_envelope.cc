@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "crypto/aes_gcm.h"
 #include "crypto/prefixed_view.h"
 #include "crypto/status_macros.h"
 
@@ -243,24 +244,18 @@ absl::Status VeReader::Verify(
     const std::vector<std::string>& contexts, bool require_verified,
     const std::function<absl::Status(absl::Span<const uint8_t>)>& sink) {
   const VeHeader& h = header_;
+  const auto bytes = [](const std::string& s) {
+    return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()),
+                               s.size());
+  };
   const std::string iv = h.Attribute("vmware.iv");
-  std::vector<CipherCtxPtr> gcm;
+  std::vector<std::unique_ptr<AesGcmDecryptor>> gcm;
   for (const std::string& context : contexts) {
-    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-    int len = 0;
-    if (ctx == nullptr ||
-        EVP_DecryptInit_ex2(ctx.get(), FetchCipher("AES-256-GCM"), key_.data(),
-                            reinterpret_cast<const uint8_t*>(iv.data()),
-                            nullptr) != 1 ||
-        EVP_DecryptUpdate(ctx.get(), nullptr, &len, h.header_bytes.data(),
-                          static_cast<int>(h.header_bytes.size())) != 1 ||
-        (!context.empty() &&
-         EVP_DecryptUpdate(ctx.get(), nullptr, &len,
-                           reinterpret_cast<const uint8_t*>(context.data()),
-                           static_cast<int>(context.size())) != 1)) {
-      return OpenSslError(absl::StatusCode::kInternal, "AES-256-GCM setup");
-    }
-    gcm.push_back(std::move(ctx));
+    std::vector<uint8_t> aad = h.header_bytes;
+    aad.insert(aad.end(), context.begin(), context.end());
+    DC_ASSIGN_OR_RETURN(std::unique_ptr<AesGcmDecryptor> one,
+                        AesGcmDecryptor::Create(key_, bytes(iv), aad));
+    gcm.push_back(std::move(one));
   }
   std::vector<uint8_t> in(kChunk);
   SecretBytes out(kChunk);  // plaintext: kept out of core dumps, cleansed
@@ -272,12 +267,9 @@ absl::Status VeReader::Verify(
         PreadFull(fd_.get(), absl::MakeSpan(in.data(), n), h.data_start + pos));
     if (got != n)
       return absl::DataLossError("VMware envelope truncated while verifying");
-    for (auto& ctx : gcm) {
-      int len = 0;
-      if (EVP_DecryptUpdate(ctx.get(), out.data(), &len, in.data(),
-                            static_cast<int>(n)) != 1) {
-        return OpenSslError(absl::StatusCode::kInternal, "AES-256-GCM");
-      }
+    for (auto& one : gcm) {
+      DC_RETURN_IF_ERROR(one->Update(absl::MakeConstSpan(in.data(), n),
+                                     absl::MakeSpan(out.data(), n)));
     }
     if (sink != nullptr && pos < payload_length_) {
       DC_RETURN_IF_ERROR(sink(absl::MakeConstSpan(
@@ -287,11 +279,7 @@ absl::Status VeReader::Verify(
     pos += n;
   }
   for (size_t i = 0; i < gcm.size(); ++i) {
-    int len = 0;
-    std::string tag = h.tag;
-    if (EVP_CIPHER_CTX_ctrl(gcm[i].get(), EVP_CTRL_AEAD_SET_TAG,
-                            static_cast<int>(tag.size()), tag.data()) == 1 &&
-        EVP_DecryptFinal_ex(gcm[i].get(), out.data(), &len) == 1) {
+    if (gcm[i]->Finish(bytes(h.tag))) {
       verified_context_ = contexts[i];
       return absl::OkStatus();
     }
