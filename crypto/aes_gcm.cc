@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<AesGcmDecryptor>> AesGcmDecryptor::Create(
   m->gcm256_init(kd, reinterpret_cast<gcm_context_data*>(context.data()),
                  iv.data(), aad.data(), aad.size());
   return std::unique_ptr<AesGcmDecryptor>(
-      new AesGcmDecryptor(std::move(key_data), std::move(context)));
+      new AesGcmDecryptor(m, std::move(key_data), std::move(context)));
 }
 
 const gcm_key_data* AesGcmDecryptor::key_data() const {
@@ -43,8 +43,8 @@ absl::Status AesGcmDecryptor::Update(absl::Span<const uint8_t> in,
     return absl::InvalidArgumentError("GCM output size differs from input");
   }
   if (!in.empty()) {
-    IpsecMb()->gcm256_dec_update(key_data(), context(), out.data(), in.data(),
-                                 in.size());
+    mgr_->gcm256_dec_update(key_data(), context(), out.data(), in.data(),
+                            in.size());
   }
   return absl::OkStatus();
 }
@@ -53,7 +53,7 @@ bool AesGcmDecryptor::Finish(absl::Span<const uint8_t> tag) {
   if (finished_ || tag.size() < 12 || tag.size() > 16) return false;
   finished_ = true;
   uint8_t full[16];
-  IpsecMb()->gcm256_dec_finalize(key_data(), context(), full, sizeof(full));
+  mgr_->gcm256_dec_finalize(key_data(), context(), full, sizeof(full));
   const bool ok = CRYPTO_memcmp(full, tag.data(), tag.size()) == 0;
   OPENSSL_cleanse(full, sizeof(full));
   return ok;

@@ -12,6 +12,7 @@
 #include "absl/types/span.h"
 #include "crypto/secret_bytes.h"
 
+struct IMB_MGR;
 struct gcm_key_data;
 struct gcm_context_data;
 
@@ -38,11 +39,14 @@ class AesGcmDecryptor {
   bool Finish(absl::Span<const uint8_t> tag);
 
  private:
-  AesGcmDecryptor(SecretBytes key_data, SecretBytes context)
-      : key_data_(std::move(key_data)), context_(std::move(context)) {}
+  AesGcmDecryptor(const IMB_MGR* mgr, SecretBytes key_data, SecretBytes context)
+      : mgr_(mgr),
+        key_data_(std::move(key_data)),
+        context_(std::move(context)) {}
   const gcm_key_data* key_data() const;
   gcm_context_data* context();
 
+  const IMB_MGR* const mgr_;
   const SecretBytes key_data_;  // a gcm_key_data
   SecretBytes context_;         // a gcm_context_data
   bool finished_ = false;

@@ -23,6 +23,13 @@ using testing::SealBuffer;
 using testing::TempDir;
 using ::testing::UnorderedElementsAre;
 
+TreeOptions Showing(const std::string& source, const std::string& suffix) {
+  TreeOptions options;
+  options.source = source;
+  options.suffix = suffix;
+  return options;
+}
+
 // Counts calls, so tests can show which operations need a key.
 class CountingResolver : public KeyResolver {
  public:
@@ -74,7 +81,7 @@ class DumpTreeTest : public ::testing::Test {
                          SecretBytes::CopyOf(RandomBytes(32, 5)),
                          {"kms-b", "k-absent"}));
     ASSERT_EQ(symlink("core", (src_ + "/latest").c_str()), 0);
-    auto tree = DumpTree::Create({src_, ".dce"}, keys_.get(), nullptr);
+    auto tree = DumpTree::Create(Showing(src_, ".dce"), keys_.get(), nullptr);
     ASSERT_OK(tree.status());
     tree_ = std::move(tree).value();
   }
@@ -232,14 +239,14 @@ TEST_F(DumpTreeTest, ForgetReleasesInodes) {
 TEST_F(DumpTreeTest, OtherSuffixesAndNone) {
   ASSERT_OK(SealBuffer(src_ + "/vm.core.enc", core_, SealOptions(), kek_,
                        {"local", "k1"}));
-  auto enc = DumpTree::Create({src_, ".enc"}, keys_.get(), nullptr);
+  auto enc = DumpTree::Create(Showing(src_, ".enc"), keys_.get(), nullptr);
   ASSERT_OK(enc.status());
   EXPECT_OK((*enc)->Lookup(DumpTree::kRootIno, "vm.core").status());
   EXPECT_OK((*enc)
                 ->Lookup(DumpTree::kRootIno, "core.dce")
                 .status());  // decrypted, own name
   EXPECT_FALSE((*enc)->Lookup(DumpTree::kRootIno, "core").ok());
-  auto none = DumpTree::Create({src_, ""}, keys_.get(), nullptr);
+  auto none = DumpTree::Create(Showing(src_, ""), keys_.get(), nullptr);
   ASSERT_OK(none.status());
   ASSERT_OK_AND_ASSIGN(auto entry,
                        (*none)->Lookup(DumpTree::kRootIno, "core.dce"));
