@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<DumpTree>> DumpTree::Create(TreeOptions options,
   root->src_ino = st.st_ino;
   root->fd = std::move(root_fd);
   root->kind = Kind::kDir;
-  root->path = ".";
+  root->path.assign(1, '.');  // not = ".": GCC 12 warns falsely (-Wrestrict)
   {
     absl::MutexLock inode_lock(&root->mu);
     root->nlookup = 1;  // the kernel never forgets the root
