@@ -1,6 +1,6 @@
 // libgcrypt runs the AES-256-XTS pass over sectors: its XTS uses VAES where
 // the CPU has it, which OpenSSL 3.0 does not (docs/PERFORMANCE.md). The GMAC
-// pass and the .ve tag check run on ipsec-mb (sector_tags.h, aes_gcm.h),
+// pass and .ve files run on ipsec-mb (sector_tags.h, aes_gcm.h, aes_ctr.h),
 // everything else on OpenSSL.
 #ifndef DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 #define DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_

@@ -12,6 +12,12 @@ namespace dumpcrypt {
 // with state of its own.
 const IMB_MGR* IpsecMb();
 
+// IpsecMbForThisThread returns the calling thread's own manager, for the job
+// API (a manager keeps its queue of jobs), set up on the thread's first call
+// and freed when the thread ends (about 200 KB); nullptr if ipsec-mb cannot
+// be initialised.
+IMB_MGR* IpsecMbForThisThread();
+
 }  // namespace dumpcrypt
 
 #endif  // DUMPCRYPT_CRYPTO_IPSEC_MB_H_

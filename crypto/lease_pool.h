@@ -1,4 +1,4 @@
-// LeasePool: keyed cipher handles (OpenSSL contexts, libgcrypt handles)
+// LeasePool: keyed cipher handles (libgcrypt's, which cannot be copied)
 // lent to concurrent callers, so that each key is scheduled once per handle
 // and no two threads share one.
 #ifndef DUMPCRYPT_CRYPTO_LEASE_POOL_H_

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace dumpcrypt {
 
@@ -37,22 +38,6 @@ const EVP_CIPHER* FetchCipher(const char* name) {
   EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
   if (cipher != nullptr) (*ciphers)[name] = cipher;
   return cipher;
-}
-
-absl::StatusOr<std::unique_ptr<CipherContextPool>> MakeCipherContextPool(
-    CipherCtxPtr keyed) {
-  if (keyed == nullptr) return absl::InvalidArgumentError("no cipher context");
-  std::shared_ptr<const EVP_CIPHER_CTX> keyed_shared(std::move(keyed));
-  return std::make_unique<CipherContextPool>(
-      [keyed_shared]() -> absl::StatusOr<CipherCtxPtr> {
-        CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-        if (ctx == nullptr ||
-            EVP_CIPHER_CTX_copy(ctx.get(), keyed_shared.get()) != 1) {
-          return OpenSslError(absl::StatusCode::kInternal,
-                              "copy cipher context");
-        }
-        return ctx;
-      });
 }
 
 }  // namespace dumpcrypt

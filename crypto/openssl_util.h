@@ -1,5 +1,4 @@
-// RAII owners for OpenSSL objects, OpenSSL errors as Status, and a pool of
-// keyed cipher contexts for concurrent callers.
+// RAII owners for OpenSSL objects and OpenSSL errors as Status.
 #ifndef DUMPCRYPT_CRYPTO_OPENSSL_UTIL_H_
 #define DUMPCRYPT_CRYPTO_OPENSSL_UTIL_H_
 
@@ -11,7 +10,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "crypto/lease_pool.h"
 
 namespace dumpcrypt {
 
@@ -32,17 +30,6 @@ const EVP_CIPHER* FetchCipher(const char* name);
 // AesCipherName returns "AES-<bits>-<mode>" for a 16, 24 or 32-byte key,
 // or "" for any other size.
 std::string AesCipherName(size_t key_size, absl::string_view mode);
-
-// CipherContextPool lends copies of one keyed EVP_CIPHER_CTX, so that the
-// key schedule is computed once and each concurrent caller gets its own
-// context.
-using CipherContextPool = LeasePool<CipherCtxPtr>;
-
-// MakeCipherContextPool takes a context already initialised with cipher and
-// key; INVALID_ARGUMENT if it is null. Acquire fails with INTERNAL if a copy
-// fails.
-absl::StatusOr<std::unique_ptr<CipherContextPool>> MakeCipherContextPool(
-    CipherCtxPtr keyed);
 
 }  // namespace dumpcrypt
 

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "crypto/aes_ctr.h"
 #include "crypto/aes_gcm.h"
+#include "crypto/openssl_util.h"
 #include "crypto/prefixed_view.h"
 #include "crypto/status_macros.h"
 
@@ -205,13 +207,7 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
   if (iv.size() != 12) return absl::DataLossError("vmware.iv is not 12 bytes");
   if (header.ciphertext_length > (uint64_t{1} << 36))
     return absl::DataLossError("VMware envelope over 64 GiB");
-  CipherCtxPtr ctr(EVP_CIPHER_CTX_new());
-  if (ctr == nullptr ||
-      EVP_DecryptInit_ex2(ctr.get(), FetchCipher("AES-256-CTR"), key.data(),
-                          nullptr, nullptr) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR key setup");
-  }
-  DC_ASSIGN_OR_RETURN(auto pool, MakeCipherContextPool(std::move(ctr)));
+  DC_ASSIGN_OR_RETURN(std::unique_ptr<AesCtr> ctr, AesCtr::Create(key));
   std::vector<uint8_t> prefix(header.offset);
   DC_ASSIGN_OR_RETURN(size_t got,
                       PreadFull(fd.get(), absl::MakeSpan(prefix), 0));
@@ -219,7 +215,7 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
     return absl::DataLossError("cleartext prefix truncated");
   std::unique_ptr<VeReader> reader(
       new VeReader(std::move(fd), std::move(header), key.Clone(),
-                   std::move(pool), std::move(prefix)));
+                   std::move(ctr), std::move(prefix)));
   const VeHeader& h = reader->header_;
 
   // The crypto footer, at the end of the last plaintext block.
@@ -297,33 +293,16 @@ absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {
                       PreadFull(fd_.get(), data, header_.data_start + pos));
   if (got != data.size())
     return absl::DataLossError("VMware envelope truncated");
-  DC_ASSIGN_OR_RETURN(auto lease, ctr_->Acquire());
+  // GCM's counter block for byte `pos`: the nonce, then 2 + pos / 16.
   const std::string nonce = header_.Attribute("vmware.iv");
-  uint8_t iv[16];
-  std::memcpy(iv, nonce.data(), 12);
-  const uint64_t block = pos / 16;
-  const uint32_t counter = static_cast<uint32_t>(2 + block);
-  iv[12] = counter >> 24;
-  iv[13] = counter >> 16;
-  iv[14] = counter >> 8;
-  iv[15] = counter;
-  int len = 0;
-  uint8_t skip[16] = {};
-  if (EVP_DecryptInit_ex2(lease.get(), nullptr, nullptr, iv, nullptr) != 1 ||
-      (pos % 16 != 0 && EVP_DecryptUpdate(lease.get(), skip, &len, skip,
-                                          static_cast<int>(pos % 16)) != 1)) {
-    return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR");
-  }
-  for (size_t done = 0; done < data.size();) {
-    const int n =
-        static_cast<int>(std::min<size_t>(data.size() - done, 1 << 30));
-    if (EVP_DecryptUpdate(lease.get(), data.data() + done, &len,
-                          data.data() + done, n) != 1) {
-      return OpenSslError(absl::StatusCode::kInternal, "AES-256-CTR");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+  uint8_t counter[16];
+  std::memcpy(counter, nonce.data(), 12);
+  const uint32_t block = static_cast<uint32_t>(2 + pos / 16);
+  counter[12] = block >> 24;
+  counter[13] = block >> 16;
+  counter[14] = block >> 8;
+  counter[15] = block;
+  return ctr_->Transform(counter, pos % 16, data);
 }
 
 absl::StatusOr<size_t> VeReader::ReadAt(uint64_t offset,

@@ -28,9 +28,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "crypto/aes_ctr.h"
 #include "crypto/envelope_format.h"
 #include "crypto/file_io.h"
-#include "crypto/openssl_util.h"
 #include "crypto/secret_bytes.h"
 
 namespace dumpcrypt {
@@ -127,7 +127,7 @@ class VeReader {
 
  private:
   VeReader(UniqueFd fd, VeHeader header, SecretBytes key,
-           std::unique_ptr<CipherContextPool> ctr, std::vector<uint8_t> prefix)
+           std::unique_ptr<AesCtr> ctr, std::vector<uint8_t> prefix)
       : fd_(std::move(fd)),
         header_(std::move(header)),
         key_(std::move(key)),
@@ -138,7 +138,7 @@ class VeReader {
   const UniqueFd fd_;
   const VeHeader header_;
   const SecretBytes key_;  // for Verify's GCM contexts
-  const std::unique_ptr<CipherContextPool> ctr_;
+  const std::unique_ptr<AesCtr> ctr_;
   const std::vector<uint8_t> prefix_;
   uint64_t payload_length_ = 0;
   std::optional<std::string> verified_context_;
