@@ -39,12 +39,14 @@ double Median(std::vector<double> v) {
 }
 
 // ReadAll lists `dir` with `ls -l` and reads every dump in it; false if any
-// read does not give back what was sealed.
-bool ReadAll(const std::string& dir, const std::string& suffix) {
+// read does not give back `expected` (what was sealed, made before the
+// clock starts).
+bool ReadAll(const std::string& dir,
+             const std::vector<std::vector<uint8_t>>& expected) {
   if (RunTool({"ls", "-l", dir}).exit_code != 0) return false;
   for (int i = 0; i < kDumps; ++i) {
-    const std::string path = dir + "/dump" + std::to_string(i) + suffix;
-    if (ReadFileOrDie(path) != RandomBytes(kDumpBytes, i)) return false;
+    const std::string path = dir + "/dump" + std::to_string(i);
+    if (ReadFileOrDie(path) != expected[i]) return false;
   }
   return true;
 }
@@ -79,8 +81,10 @@ int Run(int reps) {
   const std::string src = dir.File("src"), plain = dir.File("plain"),
                     mnt = dir.File("mnt");
   for (const std::string& d : {src, plain, mnt}) mkdir(d.c_str(), 0700);
+  std::vector<std::vector<uint8_t>> expected;
   for (int i = 0; i < kDumps; ++i) {
-    const std::vector<uint8_t> data = RandomBytes(kDumpBytes, i);
+    const std::vector<uint8_t>& data =
+        expected.emplace_back(RandomBytes(kDumpBytes, i));
     const std::string name = "/dump" + std::to_string(i);
     WriteFileOrDie(plain + name, data);
     const int k = i % kKeys;
@@ -96,7 +100,7 @@ int Run(int reps) {
   // listing and a read of every dump, and unmounts.
   auto mounted = [&](const std::string& option) {
     auto mount = Mount::Start(src, mnt, {option}, dir.File("daemon.log"));
-    const bool ok = mount.ok() && ReadAll(mnt, "");
+    const bool ok = mount.ok() && ReadAll(mnt, expected);
     if (mount.ok()) (*mount)->Unmount();
     return ok;
   };
@@ -116,7 +120,7 @@ int Run(int reps) {
        {},
        {}},
       {"plaintext files read directly",
-       [&] { return ReadAll(plain, ""); },
+       [&] { return ReadAll(plain, expected); },
        {},
        {}},
   };

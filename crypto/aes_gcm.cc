@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<AesGcmDecryptor>> AesGcmDecryptor::Create(
   }
   const IMB_MGR* m = IpsecMb();
   if (m == nullptr) return absl::InternalError("ipsec-mb: no usable manager");
-  // SecretBytes is page-aligned, as both structures need.
+  // SecretBytes is 64-byte aligned, as both structures need.
   SecretBytes key_data(sizeof(gcm_key_data));
   SecretBytes context(sizeof(gcm_context_data));
   auto* kd = reinterpret_cast<gcm_key_data*>(key_data.data());

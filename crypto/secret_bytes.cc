@@ -12,9 +12,31 @@
 #include "absl/status/status.h"
 
 namespace dumpcrypt {
+namespace {
+
+constexpr size_t kArenaSize = size_t{1} << 20;
+constexpr size_t kMinBlock = 64;
+
+// ArenaReady sets up OpenSSL's secure heap once: one mapping between guard
+// pages, locked and kept out of core dumps where the limits allow.
+bool ArenaReady() {
+  static const bool ready = CRYPTO_secure_malloc_initialized() ||
+                            CRYPTO_secure_malloc_init(kArenaSize, kMinBlock);
+  return ready;
+}
+
+}  // namespace
 
 SecretBytes::SecretBytes(size_t size) {
   if (size == 0) return;
+  if (ArenaReady()) {
+    // Null when the arena is full; no error is queued without a file name.
+    if (void* p = CRYPTO_secure_zalloc(size, nullptr, 0)) {
+      data_ = static_cast<uint8_t*>(p);
+      size_ = size;
+      return;
+    }
+  }
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t mapped = (size + page - 1) / page * page;
   void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
@@ -47,9 +69,13 @@ SecretBytes::~SecretBytes() { Free(); }
 
 void SecretBytes::Free() {
   if (data_ == nullptr) return;
-  OPENSSL_cleanse(data_, mapped_);
-  (void)::munlock(data_, mapped_);
-  ::munmap(data_, mapped_);
+  if (mapped_ == 0) {
+    CRYPTO_secure_clear_free(data_, size_, nullptr, 0);
+  } else {
+    OPENSSL_cleanse(data_, mapped_);
+    (void)::munlock(data_, mapped_);
+    ::munmap(data_, mapped_);
+  }
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;

@@ -1,5 +1,7 @@
-// SecretBytes holds key material: page-backed, locked in memory where the
-// limits allow, excluded from core dumps, and cleansed when freed.
+// SecretBytes holds key material: in OpenSSL's secure heap (one arena of
+// 1 MiB between guard pages) or, for large buffers and when the arena is
+// full, in pages of its own; locked in memory where the limits allow,
+// excluded from core dumps, and cleansed when freed.
 #ifndef DUMPCRYPT_CRYPTO_SECRET_BYTES_H_
 #define DUMPCRYPT_CRYPTO_SECRET_BYTES_H_
 
@@ -16,8 +18,9 @@ namespace dumpcrypt {
 class SecretBytes {
  public:
   SecretBytes() = default;
-  // SecretBytes(size) allocates `size` zero bytes. Throws std::bad_alloc when
-  // no memory can be mapped, as operator new does.
+  // SecretBytes(size) allocates `size` zero bytes, aligned to 64 bytes.
+  // Throws std::bad_alloc when no memory can be mapped, as operator new
+  // does.
   explicit SecretBytes(size_t size);
   SecretBytes(SecretBytes&& other) noexcept;
   SecretBytes& operator=(SecretBytes&& other) noexcept;
@@ -52,7 +55,7 @@ class SecretBytes {
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  size_t mapped_ = 0;
+  size_t mapped_ = 0;  // 0: in the secure heap
 };
 
 }  // namespace dumpcrypt

@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<SectorTagger>> SectorTagger::Create(
   if (m == nullptr) return absl::InternalError("ipsec-mb: no usable manager");
   auto make = [&key](aes_gcm_pre_t pre, GmacInit init, GmacUpdate update,
                      GmacFinalize finalize) {
-    // SecretBytes is page-aligned, as gcm_key_data needs.
+    // SecretBytes is 64-byte aligned, as gcm_key_data needs.
     SecretBytes schedule(sizeof(gcm_key_data));
     pre(key.data(), reinterpret_cast<gcm_key_data*>(schedule.data()));
     return std::unique_ptr<SectorTagger>(
