@@ -29,8 +29,8 @@ absl::StatusOr<std::unique_ptr<AesCtr>> AesCtr::Create(const SecretBytes& key) {
   }
   const IMB_MGR* m = IpsecMb();
   if (m == nullptr) return absl::InternalError("ipsec-mb: no usable manager");
-  SecretBytes schedule(2 *
-                       kScheduleSize);  // 64-byte aligned, as ipsec-mb needs
+  // SecretBytes is 64-byte aligned, as ipsec-mb needs.
+  SecretBytes schedule(2 * kScheduleSize);
   IMB_AES_KEYEXP_256(m, key.data(), schedule.data(),
                      schedule.data() + kScheduleSize);
   return std::unique_ptr<AesCtr>(new AesCtr(std::move(schedule)));
