@@ -214,7 +214,7 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
   if (got != prefix.size())
     return absl::DataLossError("cleartext prefix truncated");
   std::unique_ptr<VeReader> reader(
-      new VeReader(std::move(fd), std::move(header), key.Clone(),
+      new VeReader(std::move(fd), std::move(header), iv, key.Clone(),
                    std::move(ctr), std::move(prefix)));
   const VeHeader& h = reader->header_;
 
@@ -244,13 +244,12 @@ absl::Status VeReader::Verify(
     return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()),
                                s.size());
   };
-  const std::string iv = h.Attribute("vmware.iv");
   std::vector<std::unique_ptr<AesGcmDecryptor>> gcm;
   for (const std::string& context : contexts) {
     std::vector<uint8_t> aad = h.header_bytes;
     aad.insert(aad.end(), context.begin(), context.end());
     DC_ASSIGN_OR_RETURN(std::unique_ptr<AesGcmDecryptor> one,
-                        AesGcmDecryptor::Create(key_, bytes(iv), aad));
+                        AesGcmDecryptor::Create(key_, bytes(nonce_), aad));
     gcm.push_back(std::move(one));
   }
   std::vector<uint8_t> in(kChunk);
@@ -294,9 +293,8 @@ absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {
   if (got != data.size())
     return absl::DataLossError("VMware envelope truncated");
   // GCM's counter block for byte `pos`: the nonce, then 2 + pos / 16.
-  const std::string nonce = header_.Attribute("vmware.iv");
   uint8_t counter[16];
-  std::memcpy(counter, nonce.data(), 12);
+  std::memcpy(counter, nonce_.data(), 12);
   const uint32_t block = static_cast<uint32_t>(2 + pos / 16);
   counter[12] = block >> 24;
   counter[13] = block >> 16;

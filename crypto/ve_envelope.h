@@ -126,10 +126,11 @@ class VeReader {
   }
 
  private:
-  VeReader(UniqueFd fd, VeHeader header, SecretBytes key,
+  VeReader(UniqueFd fd, VeHeader header, std::string nonce, SecretBytes key,
            std::unique_ptr<AesCtr> ctr, std::vector<uint8_t> prefix)
       : fd_(std::move(fd)),
         header_(std::move(header)),
+        nonce_(std::move(nonce)),
         key_(std::move(key)),
         ctr_(std::move(ctr)),
         prefix_(std::move(prefix)) {}
@@ -137,7 +138,8 @@ class VeReader {
 
   const UniqueFd fd_;
   const VeHeader header_;
-  const SecretBytes key_;  // for Verify's GCM contexts
+  const std::string nonce_;  // vmware.iv, 12 bytes
+  const SecretBytes key_;    // for Verify's GCM contexts
   const std::unique_ptr<AesCtr> ctr_;
   const std::vector<uint8_t> prefix_;
   uint64_t payload_length_ = 0;
