@@ -14,6 +14,7 @@
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
 #include "kms/vmware_keystore.h"
+#include "nlohmann/json.hpp"
 
 namespace dumpcrypt::cli {
 namespace {
@@ -283,6 +284,12 @@ CleanupOnSignal::CleanupOnSignal(const std::string& path) {
 CleanupOnSignal::~CleanupOnSignal() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
   g_cleanup_path[0] = '\0';
+}
+
+void PrintJson(const nlohmann::json& j) {
+  std::printf(
+      "%s\n",
+      j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 std::string HumanBytes(uint64_t bytes) {

@@ -16,6 +16,7 @@
 #include "crypto/envelope_reader.h"
 #include "crypto/ve_envelope.h"
 #include "kms/key_resolver.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace dumpcrypt::cli {
 
@@ -113,6 +114,11 @@ class CleanupOnSignal {
   explicit CleanupOnSignal(const std::string& path);
   ~CleanupOnSignal();
 };
+
+// PrintJson prints `j` to stdout, indented, with a newline. Bytes that are
+// not UTF-8 (in a file name or a .ve attribute) are printed as U+FFFD, so the
+// output is always valid JSON.
+void PrintJson(const nlohmann::json& j);
 
 // HumanBytes formats a size as "12.3 MiB" (exact bytes under 1 KiB).
 std::string HumanBytes(uint64_t bytes);

@@ -163,7 +163,8 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
       "show an envelope's cleartext header: key reference, sizes, "
       "dump metadata (no key needed)");
   c->add_flag("--json", f->json,
-              "print JSON (one object per file, in an array)");
+              "print JSON (one object per file, in an array; bytes that "
+              "are not UTF-8 are shown as U+FFFD)");
   c->add_option("--offset", f->offset,
                 "VMware .ve: where the envelope starts (default: 0 or 4096)");
   c->add_option("FILE", f->files,
@@ -211,7 +212,7 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
         PrintText(path, *header);
       }
     }
-    if (f->json) std::printf("%s\n", all.dump(2).c_str());
+    if (f->json) PrintJson(all);
   });
 }
 

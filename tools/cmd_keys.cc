@@ -85,7 +85,7 @@ int RunKeys(const Flags& f) {
     out["summary"] = {{"dumps", dumps.size()},
                       {"keys", results.size()},
                       {"missing", missing}};
-    std::printf("%s\n", out.dump(2).c_str());
+    PrintJson(out);
   } else {
     for (const Dump& d : dumps) {
       std::printf("%-20s  %-12s  %-38s  %s\n",
@@ -115,7 +115,9 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
       "the key can be "
       "had now; fetches each distinct key once; exit 3 if any is missing");
   f->keys.Add(c);
-  c->add_flag("--json", f->json, "print JSON");
+  c->add_flag("--json", f->json,
+              "print JSON (bytes of file names that are not UTF-8 are shown "
+              "as U+FFFD)");
   c->add_option("DIR", f->dirs, "folders to search (recursively)")->required();
   c->callback([f, exit_code] { *exit_code = RunKeys(*f); });
 }

@@ -1,5 +1,6 @@
 // dumpcrypt: seal, describe, extract and verify encrypted core dumps.
 #include <cstdio>
+#include <exception>
 
 #include "CLI/CLI.hpp"
 #include "tools/cli_util.h"
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
+  } catch (const std::exception& e) {
+    // Unwinding first lets every partial output remove itself.
+    std::fprintf(stderr, "dumpcrypt: internal error: %s\n", e.what());
+    return kExitError;
   }
   return exit_code;
 }

@@ -136,6 +136,25 @@ TEST_F(CliTest, SealDescribeExtractVerify) {
   EXPECT_THAT(r.out, HasSubstr("OK"));
 }
 
+TEST_F(CliTest, JsonOutputIsValidForFileNamesThatAreNotUtf8) {
+  const std::string sealed = dir_.File("core-\xff.dce");
+  ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                      dir_.File("core"), sealed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string shown = dir_.File("core-\xef\xbf\xbd.dce");  // U+FFFD
+
+  r = Run({"describe", "--json", sealed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at(0)["file"], shown);
+  r = Run({"keys", "--json", "--keystore", ks_, dir_.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["dumps"].at(0)["file"], shown);
+  EXPECT_EQ(j["summary"]["missing"], 0);
+  r = Run({"describe", sealed});  // text output keeps the bytes
+  EXPECT_THAT(r.out, HasSubstr(sealed));
+}
+
 TEST_F(CliTest, SealFromStdin) {
   ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
                       "--name", "core.42", "-", dir_.File("piped.dce")},

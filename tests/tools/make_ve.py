@@ -8,6 +8,7 @@ crypto/ve_envelope.h. Usage:
 """
 import argparse
 import hashlib
+import os
 import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,7 +18,7 @@ BLOCK = 4096
 
 def attribute_bytes(name, value):
     if isinstance(value, str):
-        return bytes([0x0B, 0, 0, 0]) + name.encode() + b"\0" + value.encode() + b"\0"
+        return bytes([0x0B, 0, 0, 0]) + name.encode() + b"\0" + os.fsencode(value) + b"\0"
     return bytes([0x0C, 0, 0, 0]) + name.encode() + b"\0" + struct.pack("<Q", len(value)) + value
 
 

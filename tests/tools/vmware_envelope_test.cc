@@ -230,5 +230,15 @@ TEST_F(GeneratedVeTest, LocatorKeyInfoFindsTheKeyInAKeyStore) {
   EXPECT_TRUE(r.out == std::string(payload.begin(), payload.end()));
 }
 
+TEST_F(GeneratedVeTest, DescribeJsonIsValidForAttributesThatAreNotUtf8) {
+  const std::string ve =
+      Make(RandomBytes(100, 3), 0, "ESXConfiguration", "key-\xff\xfe");
+  ToolResult r = Dumpcrypt({"describe", "--json", ve});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out).at(0);
+  EXPECT_EQ(j["key_info"], "key-\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(j["attributes"]["vmware.keyInfo"], j["key_info"]);
+}
+
 }  // namespace
 }  // namespace dumpcrypt::testing
