@@ -171,15 +171,18 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset,
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf), *got);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  Session& s = Of(req);
   {
-    Session& s = Of(req);
     absl::MutexLock lock(&s.mu);
     s.open.erase(file);
   }
   delete file;
   fuse_reply_err(req, 0);
+  // Even with direct_io, a private mapping reads through the page cache;
+  // what it left there goes when its file is released.
+  if (s.options.direct_io) fuse_lowlevel_notify_inval_inode(s.se, ino, 0, 0);
 }
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {

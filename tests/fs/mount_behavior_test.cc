@@ -2,11 +2,13 @@
 // read-only, signals, no plaintext written anywhere.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -134,6 +136,41 @@ TEST_F(MountBehaviorTest, TamperedSectorIsEioForThatRangeOnly) {
   EXPECT_THAT(Log(),
               HasSubstr("core.dce: integrity check failed at sector 6 "));
   EXPECT_GE(CountEvents("integrity_failure"), 1);
+}
+
+TEST_F(MountBehaviorTest, StrictModeDropsThePagesOfAPrivateMappingAtClose) {
+  const std::vector<uint8_t> data = RandomBytes(64 * 4096, 9);
+  Seal("core.dce", data);
+  StartMount({"direct_io"});
+  const std::string path = mnt_ + "/core";
+  // An untouched mapping: mincore then tells what the page cache holds.
+  const int watch_fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(watch_fd, 0);
+  void* watch = mmap(nullptr, data.size(), PROT_READ, MAP_PRIVATE, watch_fd, 0);
+  ASSERT_NE(watch, MAP_FAILED);
+  auto cached_pages = [&] {
+    std::vector<unsigned char> vec(data.size() / 4096);
+    EXPECT_EQ(mincore(watch, data.size(), vec.data()), 0);
+    return std::count_if(vec.begin(), vec.end(),
+                         [](unsigned char c) { return c & 1; });
+  };
+  EXPECT_EQ(cached_pages(), 0);
+
+  const int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd, 0),
+            MAP_FAILED);
+  EXPECT_EQ(errno, ENODEV);
+  void* map = mmap(nullptr, data.size(), PROT_READ, MAP_PRIVATE, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  EXPECT_EQ(memcmp(map, data.data(), data.size()), 0);
+  munmap(map, data.size());
+  EXPECT_GT(cached_pages(), 0);
+  close(fd);  // the kernel releases the file after this returns
+  for (int i = 0; i < 300 && cached_pages() > 0; ++i) usleep(10000);
+  EXPECT_EQ(cached_pages(), 0);
+  munmap(watch, data.size());
+  close(watch_fd);
 }
 
 TEST_F(MountBehaviorTest, EveryWriteIsErofs) {
