@@ -1,6 +1,7 @@
 #include "kms/kms_config.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -73,6 +74,7 @@ absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path) {
       list->as_array()->empty()) {
     return absl::InvalidArgumentError(path + ": no [[provider]] table");
   }
+  std::map<std::string, int> first_lines;  // provider name -> its line
   for (const toml::node& entry : *list->as_array()) {
     const toml::table& t = *entry.as_table();
     ProviderConfig p;
@@ -137,6 +139,14 @@ absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path) {
     }
     if (p.servers.empty())
       return Error(path, entry.source(), "servers", "missing");
+    const auto [first, added] =
+        first_lines.emplace(p.name, entry.source().begin.line);
+    if (!added) {
+      return Error(
+          path, entry.source(), "name",
+          absl::StrCat("provider '", p.name, "' is already defined at line ",
+                       first->second, " (list all of its servers there)"));
+    }
     p.ca_file = resolve_path(p.ca_file);
     p.cert_file = resolve_path(p.cert_file);
     p.key_file = resolve_path(p.key_file);

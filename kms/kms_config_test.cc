@@ -58,6 +58,17 @@ TEST_F(KmsConfigTest, ErrorsNameFileLineAndKey) {
 
 // Found by tests/fuzz/kms_config_fuzzer.cc: toml++ 3.3 asserted on this
 // (a table header cut by a newline) in debug builds.
+TEST_F(KmsConfigTest, AProviderNamedTwiceIsAnError) {
+  const std::string entry =
+      "[[provider]]\nname = \"a\"\nservers = [\"h:1\"]\nca_file = \"x\"\n"
+      "cert_file = \"y\"\nkey_file = \"z\"\n";
+  auto config = Load(entry + entry);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr(path_ + ":7: name: provider 'a' is already defined "
+                                "at line 1"));
+}
+
 TEST_F(KmsConfigTest, MalformedTomlIsAnErrorNotACrash) {
   auto config = Load("[\nA500\n\"F\x1d");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
