@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
+#include "crypto/utf8.h"
 
 namespace dumpcrypt {
 namespace {
@@ -116,7 +117,7 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
         {"VM name", m.vm_name},
         {"VM uuid", m.vm_uuid},
         {"original name", m.original_name}}) {
-    DC_RETURN_IF_ERROR(ValidateText(name, value, 0, 4096));
+    DC_RETURN_IF_ERROR(ValidateText(name, value, 0, kMaxMetadataTextSize));
   }
 
   for (const KeySlot& slot : h.slots) {
@@ -369,42 +370,6 @@ absl::StatusOr<EnvelopeHeader> ReadHeader(int fd) {
   DC_ASSIGN_OR_RETURN(got, PreadFull(fd, absl::MakeSpan(bytes), 0));
   if (got != length) return absl::DataLossError("header is truncated");
   return ParseHeader(bytes);
-}
-
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 }  // namespace dumpcrypt

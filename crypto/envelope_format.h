@@ -31,6 +31,7 @@ inline constexpr size_t kDataKeySize = 64;
 inline constexpr size_t kKekSize = 32;
 inline constexpr size_t kMaxKeyIdSize = 255;
 inline constexpr size_t kMaxProviderSize = 255;
+inline constexpr size_t kMaxMetadataTextSize = 4096;
 inline constexpr uint64_t kMaxPlaintextLength = uint64_t{1} << 60;
 
 inline constexpr uint8_t kCipherAes256Xts = 1;
@@ -145,9 +146,6 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes);
 // ReadHeader reads and parses the header at the start of `fd`, as
 // ParseHeader; an unreadable or short file is DATA_LOSS or the errno's code.
 absl::StatusOr<EnvelopeHeader> ReadHeader(int fd);
-
-// IsValidUtf8 checks `s` is well-formed UTF-8 (no overlongs, no surrogates).
-bool IsValidUtf8(absl::string_view s);
 
 }  // namespace dumpcrypt
 

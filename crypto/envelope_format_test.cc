@@ -141,15 +141,6 @@ TEST(EnvelopeFormatTest, ValidatesKeyRefs) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(EnvelopeFormatTest, Utf8Validation) {
-  EXPECT_TRUE(IsValidUtf8("plain ascii"));
-  EXPECT_TRUE(IsValidUtf8("\xe2\x82\xac \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
-}
-
 TEST(EnvelopeFormatTest, DumpTypeNames) {
   for (auto name : {"vmkernel", "userworld", "vm", "other"}) {
     ASSERT_OK_AND_ASSIGN(DumpType t, ParseDumpType(name));

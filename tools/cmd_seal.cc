@@ -9,6 +9,7 @@
 #include "crypto/envelope_writer.h"
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
+#include "crypto/utf8.h"
 #include "kms/envelope_opener.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -60,20 +61,35 @@ int RunSeal(const SealFlags& f) {
   options.prefix_bytes = f.prefix_bytes;
   options.integrity = !f.no_integrity;
   options.overwrite = f.force;
+  // A crash-time handler passes names as the kernel gives them: make them
+  // fit rather than lose the dump.
+  auto fit = [&cmd](const char* field, const std::string& value) {
+    bool changed = false;
+    std::string text = ToValidText(value, kMaxMetadataTextSize, &changed);
+    if (changed) {
+      std::fprintf(stderr,
+                   "dumpcrypt %s: warning: %s: bytes that are not UTF-8 or "
+                   "are control characters are stored as U+FFFD, and at most "
+                   "%zu bytes\n",
+                   cmd.c_str(), field, kMaxMetadataTextSize);
+    }
+    return text;
+  };
+  std::string host = f.host;
+  if (host.empty()) {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) == 0) host = name;
+  }
   DumpMetadata& m = options.metadata;
   m.type = *type;
-  m.world = f.world;
-  m.vm_name = f.vm;
-  m.vm_uuid = f.vm_uuid;
+  m.world = fit("world", f.world);
+  m.vm_name = fit("VM name", f.vm);
+  m.vm_uuid = fit("VM uuid", f.vm_uuid);
   m.created_unix = absl::ToUnixSeconds(absl::Now());
-  m.original_name = !f.name.empty()  ? f.name
-                    : f.input == "-" ? ""
-                                     : BaseName(f.input);
-  m.host = f.host;
-  if (m.host.empty()) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof(host) - 1) == 0) m.host = host;
-  }
+  m.original_name = fit("original name", !f.name.empty()  ? f.name
+                                         : f.input == "-" ? ""
+                                                          : BaseName(f.input));
+  m.host = fit("host", host);
   auto writer = EnvelopeWriter::Create(f.output, ref, *kek, options);
   if (!writer.ok()) return Fail(cmd, Prefix(writer.status(), f.output));
   CleanupOnSignal cleanup((*writer)->temp_path());

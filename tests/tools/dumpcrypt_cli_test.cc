@@ -155,6 +155,27 @@ TEST_F(CliTest, JsonOutputIsValidForFileNamesThatAreNotUtf8) {
   EXPECT_THAT(r.out, HasSubstr(sealed));
 }
 
+TEST_F(CliTest, SealKeepsTheDumpWhenItsNamesAreNotText) {
+  // As a core_pattern handler gets them: a process may name itself anything.
+  const std::string input = dir_.File("core.\xff");
+  WriteFileOrDie(input, core_);
+  ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                      "--world", "a\nb\xfe", input, dir_.File("c.dce")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("warning: world: "));
+  EXPECT_THAT(r.err, HasSubstr("warning: original name: "));
+  r = Run({"describe", "--json", dir_.File("c.dce")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out).at(0);
+  EXPECT_EQ(j["dump"]["world"],
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd");
+  EXPECT_EQ(j["dump"]["original_name"], "core.\xef\xbf\xbd");
+  r = Run({"extract", "--keystore", ks_, dir_.File("c.dce"), "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out == std::string(core_.begin(), core_.end()));
+}
+
 TEST_F(CliTest, SealFromStdin) {
   ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
                       "--name", "core.42", "-", dir_.File("piped.dce")},

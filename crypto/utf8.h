@@ -1,0 +1,23 @@
+// UTF-8 checks for the text fields of headers.
+#ifndef DUMPCRYPT_CRYPTO_UTF8_H_
+#define DUMPCRYPT_CRYPTO_UTF8_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace dumpcrypt {
+
+// IsValidUtf8 checks `s` is well-formed UTF-8 (no overlongs, no surrogates).
+bool IsValidUtf8(absl::string_view s);
+
+// ToValidText returns `s` with each byte that is not part of well-formed
+// UTF-8, and each control character, replaced by U+FFFD, cut at a character
+// boundary to at most `max_size` bytes. Sets *changed to whether the result
+// differs from `s`.
+std::string ToValidText(absl::string_view s, size_t max_size, bool* changed);
+
+}  // namespace dumpcrypt
+
+#endif  // DUMPCRYPT_CRYPTO_UTF8_H_
