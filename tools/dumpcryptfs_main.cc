@@ -192,6 +192,23 @@ void Harden() {
   }
 }
 
+// RaiseFileLimit lifts the soft limit on open files (often 1024) to the
+// hard one: the daemon holds a descriptor for each file the kernel has
+// looked up until the kernel forgets it, so `ls -l` of a big folder needs
+// one per file.
+void RaiseFileLimit() {
+  struct rlimit files;
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 ||
+      files.rlim_cur >= files.rlim_max) {
+    return;
+  }
+  files.rlim_cur = files.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &files) != 0) {
+    LogLine(absl::StrCat("warning: cannot raise the open-file limit: ",
+                         std::strerror(errno)));
+  }
+}
+
 std::string EscapeOption(const std::string& value) {
   return absl::StrReplaceAll(value, {{"\\", "\\\\"}, {",", "\\,"}});
 }
@@ -234,6 +251,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   Harden();
+  RaiseFileLimit();
   char* real_source = ::realpath(config.source, nullptr);
   if (real_source == nullptr) {
     LogLine(absl::StrCat("source folder ", config.source, ": ",
