@@ -223,12 +223,18 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
     w.U16(static_cast<uint16_t>(v.size()));
     w.Bytes(v.out());
   }
-  w.U16(kRecordDumpType);
-  w.U16(1);
-  w.U8(static_cast<uint8_t>(m.type));
-  w.U16(kRecordCreated);
-  w.U16(8);
-  w.U64(static_cast<uint64_t>(m.created_unix));
+  // Records that would say what their absence says are left out, so a header
+  // read from any writer re-encodes no larger than it was.
+  if (m.type != DumpType::kOther) {
+    w.U16(kRecordDumpType);
+    w.U16(1);
+    w.U8(static_cast<uint8_t>(m.type));
+  }
+  if (m.created_unix != 0) {
+    w.U16(kRecordCreated);
+    w.U16(8);
+    w.U64(static_cast<uint64_t>(m.created_unix));
+  }
   if (!m.world.empty()) PutRecord(w, kRecordWorld, m.world);
   if (!m.host.empty()) PutRecord(w, kRecordHost, m.host);
   if (!m.vm_name.empty()) PutRecord(w, kRecordVmName, m.vm_name);

@@ -86,7 +86,7 @@ struct KeySlot {
 struct DumpMetadata {
   DumpType type = DumpType::kOther;
   std::string world;  // world or process name
-  int64_t created_unix = 0;
+  int64_t created_unix = 0;  // 0: unknown
   std::string host;
   std::string vm_name;
   std::string vm_uuid;

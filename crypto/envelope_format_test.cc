@@ -128,6 +128,21 @@ TEST(EnvelopeFormatTest, SkipsUnknownOptionalRecords) {
   EXPECT_EQ(out.metadata.world, "vmx");
 }
 
+TEST(EnvelopeFormatTest, DefaultTypeAndUnknownTimeHaveNoRecordAndReEncode) {
+  EnvelopeHeader h = SampleHeader();
+  h.metadata.type = DumpType::kOther;
+  h.metadata.created_unix = 0;
+  const std::vector<uint8_t> b = Encoded(h);
+  const EnvelopeHeader full = SampleHeader();
+  EXPECT_EQ(b.size() + 5 + 12, Encoded(full).size());  // both records gone
+  // A header that fills its space up to data_offset still re-encodes.
+  h.data_offset = b.size() + h.prefix_length;
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(Encoded(h)));
+  EXPECT_EQ(out.metadata.type, DumpType::kOther);
+  EXPECT_EQ(out.metadata.created_unix, 0);
+  EXPECT_EQ(Encoded(out), Encoded(h));
+}
+
 TEST(EnvelopeFormatTest, ValidatesKeyRefs) {
   EXPECT_OK(ValidateKeyRef({"", std::string(255, 'k')}));
   EXPECT_FALSE(ValidateKeyRef({"", std::string(256, 'k')}).ok());

@@ -33,6 +33,7 @@ absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
   if (key == "type") return std::string(DumpTypeName(m.type));
   if (key == "world") return m.world;
   if (key == "created") {
+    if (m.created_unix == 0) return std::string();
     return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                             absl::FromUnixSeconds(m.created_unix),
                             absl::UTCTimeZone());

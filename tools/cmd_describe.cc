@@ -45,7 +45,7 @@ nlohmann::json ToJson(const std::string& path, const EnvelopeHeader& h) {
       {"dump",
        {{"type", std::string(DumpTypeName(m.type))},
         {"world", m.world},
-        {"created", Rfc3339(m.created_unix)},
+        {"created", m.created_unix ? Rfc3339(m.created_unix) : ""},
         {"host", m.host},
         {"vm_name", m.vm_name},
         {"vm_uuid", m.vm_uuid},
@@ -80,7 +80,7 @@ void PrintText(const std::string& path, const EnvelopeHeader& h) {
   }
   line("dump type:", std::string(DumpTypeName(m.type)));
   line("world:", m.world);
-  line("created:", Rfc3339(m.created_unix));
+  if (m.created_unix != 0) line("created:", Rfc3339(m.created_unix));
   line("host:", m.host);
   line("vm:", m.vm_name.empty() ? m.vm_uuid
               : m.vm_uuid.empty()
