@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/envelope_writer.h"
 #include "crypto/file_io.h"
@@ -133,10 +134,20 @@ void AddSealCommand(CLI::App& app, int* exit_code) {
   c->add_option("--name", f->name, "original file name (default: INPUT's)");
   c->add_option("--sector-size", f->sector_size,
                 "bytes per encrypted sector, a power of two 512..65536")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](const std::string& s) -> std::string {
+            uint32_t v = 0;
+            return absl::SimpleAtoi(s, &v) && v >= 512 && v <= kMaxSectorSize &&
+                           (v & (v - 1)) == 0
+                       ? ""
+                       : "must be a power of two 512..65536";
+          },
+          "POW2"));
   c->add_option("--prefix-bytes", f->prefix_bytes,
                 "leading bytes kept in clear (authenticated), e.g. 4096 for "
-                "an ESXi zdump header");
+                "an ESXi zdump header; at most 1 MiB")
+      ->check(CLI::Range(uint32_t{0}, kMaxPrefixSize));
   c->add_flag("--no-integrity", f->no_integrity,
               "no per-sector tags (smaller; changed bytes go undetected)");
   c->add_flag("--force", f->force, "replace OUTPUT if it exists");

@@ -248,6 +248,19 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
                  "kernel", dir_.File("core"), dir_.File("x")})
                 .exit_code,
             2);
+  for (const char* bad : {"1000", "256", "131072", "x"}) {
+    EXPECT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                   "--sector-size", bad, dir_.File("core"), dir_.File("x")})
+                  .exit_code,
+              2)
+        << bad;
+  }
+  EXPECT_EQ(
+      Run({"seal", "--keystore", ks_, "--key-id", "host-key", "--prefix-bytes",
+           "1048577", dir_.File("core"), dir_.File("x")})
+          .exit_code,
+      2);
+  EXPECT_EQ(access(dir_.File("x").c_str(), F_OK), -1);
   ToolResult r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("Exit status"));
