@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
@@ -70,17 +71,18 @@ constexpr char kUsage[] =
     "10)\n"
     "    -o suffix=SUFFIX       suffix stripped from envelope names (default "
     ".dce)\n"
-    "    -o read_ahead_kb=N     kernel read-ahead of the mount in KiB (default "
-    "2048;\n"
-    "                           0 keeps the kernel's 128; raising it needs "
-    "root)\n"
+    "    -o read_ahead_kb=N     kernel read-ahead of the mount in KiB, "
+    "0..65536\n"
+    "                           (default 2048; 0 keeps the kernel's 128; "
+    "raising it\n"
+    "                           needs root)\n"
     "    -o poll_us=N           while one process reads, poll N microseconds "
-    "for its\n"
-    "                           next request before sleeping (default 30; 0 "
-    "never):\n"
-    "                           faster small reads, for CPU time while they "
-    "come;\n"
-    "                           pauses when the reader comes back late\n"
+    "(0..1000)\n"
+    "                           for its next request before sleeping (default "
+    "30; 0\n"
+    "                           never): faster small reads, for CPU time while "
+    "they\n"
+    "                           come; pauses when the reader comes back late\n"
     "    -f                     stay in the foreground\n"
     "    -d                     debug output (implies -f)\n"
     "    -h, --help             this help;  -V, --version  the version\n"
@@ -129,7 +131,20 @@ struct Parsed {
   fuse_cmdline_opts cmdline = {};
 };
 
-enum { kKeyHelp, kKeyVersion, kKeyDiscard, kKeyVeContext };
+enum { kKeyHelp, kKeyVersion, kKeyDiscard, kKeyVeContext, kKeyNumber };
+
+// The numeric options, parsed here: fuse_opt's %u takes "-5" for 4294967291.
+struct NumberOption {
+  absl::string_view name;
+  unsigned Config::*field;
+  uint32_t max;
+};
+constexpr NumberOption kNumberOptions[] = {
+    {"idle", &Config::idle, UINT32_MAX},
+    {"negative_ttl", &Config::negative_ttl, UINT32_MAX},
+    {"read_ahead_kb", &Config::read_ahead_kb, 65536},
+    {"poll_us", &Config::poll_us, 1000},
+};
 
 const fuse_opt kOptions[] = {
     {"keystore=%s", offsetof(Config, keystore), 0},
@@ -140,10 +155,10 @@ const fuse_opt kOptions[] = {
     {"audit_log=%s", offsetof(Config, audit_log), 0},
     {"suffix=%s", offsetof(Config, suffix), 0},
     {"direct_io", offsetof(Config, direct_io), 1},
-    {"idle=%u", offsetof(Config, idle), 0},
-    {"negative_ttl=%u", offsetof(Config, negative_ttl), 0},
-    {"read_ahead_kb=%u", offsetof(Config, read_ahead_kb), 0},
-    {"poll_us=%u", offsetof(Config, poll_us), 0},
+    FUSE_OPT_KEY("idle=", kKeyNumber),
+    FUSE_OPT_KEY("negative_ttl=", kKeyNumber),
+    FUSE_OPT_KEY("read_ahead_kb=", kKeyNumber),
+    FUSE_OPT_KEY("poll_us=", kKeyNumber),
     FUSE_OPT_KEY("-h", kKeyHelp),
     FUSE_OPT_KEY("--help", kKeyHelp),
     FUSE_OPT_KEY("-V", kKeyVersion),
@@ -168,6 +183,21 @@ int OptProc(void* data, const char* arg, int key, fuse_args*) {
     case kKeyVeContext:
       config->ve_contexts->push_back(arg + std::strlen("ve_context="));
       return 0;
+    case kKeyNumber: {
+      const absl::string_view opt(arg);
+      const size_t eq = opt.find('=');
+      for (const NumberOption& n : kNumberOptions) {
+        if (opt.substr(0, eq) != n.name) continue;
+        uint32_t value = 0;
+        if (!absl::SimpleAtoi(opt.substr(eq + 1), &value) || value > n.max) {
+          std::fprintf(stderr, "dumpcryptfs: %s: must be a number 0..%u\n", arg,
+                       n.max);
+          return -1;
+        }
+        config->*n.field = value;
+      }
+      return 0;
+    }
     case FUSE_OPT_KEY_NONOPT:
       if (config->source == nullptr) {
         config->source = strdup(arg);
