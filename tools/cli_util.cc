@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
@@ -171,7 +172,8 @@ void VeFlags::Add(CLI::App* cmd) {
                   "VMware .ve: a GCM associated-data context string to try "
                   "first (repeatable)");
   cmd->add_option("--offset", offset,
-                  "VMware .ve: where the envelope starts (default: 0 or 4096)");
+                  "VMware .ve: where the envelope starts (default: 0 or 4096)")
+      ->check(ByteOffset());
 }
 
 std::vector<std::string> VeFlags::Contexts() const {
@@ -284,6 +286,15 @@ CleanupOnSignal::CleanupOnSignal(const std::string& path) {
 CleanupOnSignal::~CleanupOnSignal() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
   g_cleanup_path[0] = '\0';
+}
+
+CLI::Validator ByteOffset() {
+  return CLI::Validator(
+      [](const std::string& s) -> std::string {
+        uint64_t v = 0;
+        return absl::SimpleAtoi(s, &v) ? "" : "must be a number of bytes";
+      },
+      "BYTES");
 }
 
 void PrintJson(const nlohmann::json& j) {

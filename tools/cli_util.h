@@ -115,6 +115,9 @@ class CleanupOnSignal {
   ~CleanupOnSignal();
 };
 
+// ByteOffset checks an option is a whole number of bytes (no sign).
+CLI::Validator ByteOffset();
+
 // PrintJson prints `j` to stdout, indented, with a newline. Bytes that are
 // not UTF-8 (in a file name or a .ve attribute) are printed as U+FFFD, so the
 // output is always valid JSON.

@@ -166,7 +166,8 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
               "print JSON (one object per file, in an array; bytes that "
               "are not UTF-8 are shown as U+FFFD)");
   c->add_option("--offset", f->offset,
-                "VMware .ve: where the envelope starts (default: 0 or 4096)");
+                "VMware .ve: where the envelope starts (default: 0 or 4096)")
+      ->check(ByteOffset());
   c->add_option("FILE", f->files,
                 "envelopes to describe (dumpcrypt or VMware .ve)")
       ->required();

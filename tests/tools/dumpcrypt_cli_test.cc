@@ -261,6 +261,12 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
           .exit_code,
       2);
   EXPECT_EQ(access(dir_.File("x").c_str(), F_OK), -1);
+  EXPECT_EQ(Run({"describe", "--offset", "-5", dir_.File("core")}).exit_code,
+            2);
+  EXPECT_EQ(Run({"extract", "--key-hex", std::string(64, 'a'), "--offset", "-1",
+                 dir_.File("core"), "-"})
+                .exit_code,
+            2);
   ToolResult r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("Exit status"));
