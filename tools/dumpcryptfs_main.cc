@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -291,6 +292,20 @@ int Run(int argc, char** argv) {
   const std::string source = real_source;
   free(real_source);
   const std::string mountpoint = cmdline.mountpoint;
+  // Below the source, the mount would list itself, and a walk into it would
+  // take every serving thread into the daemon's own mount and hang.
+  if (char* real_mountpoint = ::realpath(cmdline.mountpoint, nullptr)) {
+    const bool inside = absl::StartsWith(real_mountpoint,
+                                         source == "/" ? source : source + "/");
+    free(real_mountpoint);
+    if (inside) {
+      std::fprintf(stderr,
+                   "dumpcryptfs: mountpoint %s is inside the source folder "
+                   "%s; mount it elsewhere (or over the source itself)\n",
+                   cmdline.mountpoint, source.c_str());
+      return 2;
+    }
+  }
 
   std::vector<std::unique_ptr<KeyResolver>> sources;
   KmsResolver* kms = nullptr;

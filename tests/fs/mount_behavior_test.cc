@@ -393,5 +393,27 @@ TEST(DumpcryptfsCommandTest, HelpVersionAndUsageErrors) {
   }
 }
 
+TEST_F(MountBehaviorTest, MountpointInsideTheSourceIsRefusedOverItIsServed) {
+  // Inside, a walk into the mount would take every serving thread into the
+  // daemon's own mount and hang: refused before anything is mounted.
+  const std::string inner = src_ + "/plain";
+  ASSERT_EQ(mkdir(inner.c_str(), 0755), 0);
+  ToolResult r = RunTool(
+      {ToolPath("dumpcryptfs"), "-o", "keystore=" + keystore_, src_, inner});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("inside the source folder"));
+  if (IsMounted(inner)) {  // the failure this guards against; clean it up
+    ADD_FAILURE() << "mounted inside its source";
+    RunTool({"fusermount3", "-u", "-z", inner});
+  }
+  // Over the source itself the daemon reads through the folder it opened.
+  const std::vector<uint8_t> data = RandomBytes(10000, 11);
+  Seal("core.dce", data);
+  auto over = Mount::Start(src_, src_, {"keystore=" + keystore_}, log_);
+  ASSERT_TRUE(over.ok()) << over.status() << "\n" << Log();
+  EXPECT_TRUE(ReadFileOrDie(src_ + "/core") == data);
+  EXPECT_EQ((*over)->Unmount(), 0);
+}
+
 }  // namespace
 }  // namespace dumpcrypt::testing
