@@ -369,30 +369,6 @@ TEST_F(MountBehaviorTest, MountHelperWorks) {
   EXPECT_FALSE(IsMounted(mnt_));
 }
 
-TEST(DumpcryptfsCommandTest, HelpVersionAndUsageErrors) {
-  ToolResult r = RunTool({ToolPath("dumpcryptfs"), "--help"});
-  EXPECT_EQ(r.exit_code, 0);
-  for (const char* opt : {"keystore=", "allow_other", "direct_io",
-                          "audit_log=", "idle=", "suffix="}) {
-    EXPECT_THAT(r.out, HasSubstr(opt));
-  }
-  r = RunTool({ToolPath("dumpcryptfs"), "--version"});
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("dumpcryptfs "));
-  EXPECT_EQ(RunTool({ToolPath("dumpcryptfs"), "/tmp"}).exit_code, 2);
-  r = RunTool({ToolPath("dumpcryptfs"), "/tmp", "/mnt"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("keystore"));
-  // fuse_opt's %u would take -5 for 4294967291: a poller that never sleeps.
-  for (const char* bad : {"poll_us=-5", "poll_us=1001", "read_ahead_kb=65537",
-                          "idle=x", "negative_ttl=-1", "idle=99999999999"}) {
-    r = RunTool({ToolPath("dumpcryptfs"), "-o",
-                 absl::StrCat("keystore=/nonexistent,", bad), "/tmp", "/mnt"});
-    EXPECT_EQ(r.exit_code, 2) << bad;
-    EXPECT_THAT(r.err, HasSubstr(bad));
-  }
-}
-
 TEST_F(MountBehaviorTest, MountpointInsideTheSourceIsRefusedOverItIsServed) {
   // Inside, a walk into the mount would take every serving thread into the
   // daemon's own mount and hang: refused before anything is mounted.

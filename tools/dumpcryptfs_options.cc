@@ -1,0 +1,176 @@
+#include "tools/dumpcryptfs_options.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+
+namespace dumpcrypt {
+
+const char kDumpcryptfsUsage[] =
+    "usage: dumpcryptfs [-f] [-o OPTIONS] SOURCE MOUNTPOINT\n"
+    "\n"
+    "Shows the folder SOURCE read-only at MOUNTPOINT, each dumpcrypt envelope\n"
+    "decrypted under its name without the suffix. Listing and stat never need "
+    "a\n"
+    "key; a file's key is fetched by its keyID when the file is first opened, "
+    "and\n"
+    "reads decrypt only the sectors they touch. Nothing decrypted is written "
+    "to\n"
+    "disk. Unmount with: fusermount3 -u MOUNTPOINT (or SIGINT/SIGTERM).\n"
+    "\n"
+    "dumpcryptfs options:\n"
+    "    -o keystore=PATH       local key store to take keys from\n"
+    "    -o kms=CONFIG          KMIP key providers (TOML; see README), alone "
+    "or after keystore\n"
+    "    -o vmware_keystore=FILE  ESXi encryption.info (mode NONE), for VMware "
+    ".ve files\n"
+    "    -o ve_context=S        GCM context string to try first for .ve files "
+    "(repeatable)\n"
+    "    -o ve_unverified=allow serve .ve files whose tag no context verifies\n"
+    "                           (user.dumpcrypt.verified then says no)\n"
+    "    -o allow_other         let other users in (needs user_allow_other for "
+    "non-root)\n"
+    "    -o direct_io           strict mode: no kernel page cache for "
+    "decrypted data\n"
+    "                           (shared mappings fail with ENODEV; a private "
+    "one's\n"
+    "                           pages are dropped when its file is closed)\n"
+    "    -o audit_log=FILE      append a JSON line per event (mount, open, key "
+    "fetched,\n"
+    "                           key missing, integrity failure, unmount)\n"
+    "    -o idle=SECONDS        drop keys unused that long (fetched again when "
+    "needed)\n"
+    "    -o negative_ttl=SECONDS  retry a missing key after this long (default "
+    "10)\n"
+    "    -o suffix=SUFFIX       suffix stripped from envelope names (default "
+    ".dce)\n"
+    "    -o read_ahead_kb=N     kernel read-ahead of the mount in KiB, "
+    "0..65536\n"
+    "                           (default 2048; 0 keeps the kernel's 128; "
+    "raising it\n"
+    "                           needs root)\n"
+    "    -o poll_us=N           while one process reads, poll N microseconds "
+    "(0..1000)\n"
+    "                           for its next request before sleeping (default "
+    "30; 0\n"
+    "                           never): faster small reads, for CPU time while "
+    "they\n"
+    "                           come; pauses when the reader comes back late\n"
+    "    -f                     stay in the foreground\n"
+    "    -d                     debug output (implies -f)\n"
+    "    -h, --help             this help;  -V, --version  the version\n"
+    "\n"
+    "Errors: a missing or wrong key fails open() with ENOKEY; a sector that "
+    "fails\n"
+    "its integrity check fails that read with EIO; every write answers EROFS.\n"
+    "Also works from /etc/fstab:\n"
+    "    /var/crash  /mnt/dumps  fuse.dumpcryptfs  "
+    "keystore=/etc/dumpcrypt/keys  0 0\n";
+
+namespace {
+
+enum { kKeyHelp, kKeyVersion, kKeyDiscard, kKeyVeContext, kKeyNumber };
+
+// The numeric options, parsed here: fuse_opt's %u takes "-5" for 4294967291.
+struct NumberOption {
+  absl::string_view name;
+  unsigned MountConfig::*field;
+  uint32_t max;
+};
+constexpr NumberOption kNumberOptions[] = {
+    {"idle", &MountConfig::idle, UINT32_MAX},
+    {"negative_ttl", &MountConfig::negative_ttl, UINT32_MAX},
+    {"read_ahead_kb", &MountConfig::read_ahead_kb, 65536},
+    {"poll_us", &MountConfig::poll_us, 1000},
+};
+
+const fuse_opt kOptions[] = {
+    {"keystore=%s", offsetof(MountConfig, keystore), 0},
+    {"kms=%s", offsetof(MountConfig, kms), 0},
+    {"vmware_keystore=%s", offsetof(MountConfig, vmware_keystore), 0},
+    {"ve_unverified=%s", offsetof(MountConfig, ve_unverified), 0},
+    FUSE_OPT_KEY("ve_context=", kKeyVeContext),
+    {"audit_log=%s", offsetof(MountConfig, audit_log), 0},
+    {"suffix=%s", offsetof(MountConfig, suffix), 0},
+    {"direct_io", offsetof(MountConfig, direct_io), 1},
+    FUSE_OPT_KEY("idle=", kKeyNumber),
+    FUSE_OPT_KEY("negative_ttl=", kKeyNumber),
+    FUSE_OPT_KEY("read_ahead_kb=", kKeyNumber),
+    FUSE_OPT_KEY("poll_us=", kKeyNumber),
+    FUSE_OPT_KEY("-h", kKeyHelp),
+    FUSE_OPT_KEY("--help", kKeyHelp),
+    FUSE_OPT_KEY("-V", kKeyVersion),
+    FUSE_OPT_KEY("--version", kKeyVersion),
+    // The mount is read-only whatever mount(8) passes.
+    FUSE_OPT_KEY("ro", kKeyDiscard),
+    FUSE_OPT_KEY("rw", kKeyDiscard),
+    FUSE_OPT_END,
+};
+
+int OptProc(void* data, const char* arg, int key, fuse_args*) {
+  auto* config = static_cast<MountConfig*>(data);
+  switch (key) {
+    case kKeyHelp:
+      config->help = 1;
+      return 0;
+    case kKeyVersion:
+      config->version = 1;
+      return 0;
+    case kKeyDiscard:
+      return 0;
+    case kKeyVeContext:
+      config->ve_contexts->push_back(arg + std::strlen("ve_context="));
+      return 0;
+    case kKeyNumber: {
+      const absl::string_view opt(arg);
+      const size_t eq = opt.find('=');
+      for (const NumberOption& n : kNumberOptions) {
+        if (opt.substr(0, eq) != n.name) continue;
+        uint32_t value = 0;
+        if (!absl::SimpleAtoi(opt.substr(eq + 1), &value) || value > n.max) {
+          std::fprintf(stderr, "dumpcryptfs: %s: must be a number 0..%u\n", arg,
+                       n.max);
+          return -1;
+        }
+        config->*n.field = value;
+      }
+      return 0;
+    }
+    case FUSE_OPT_KEY_NONOPT:
+      if (config->source == nullptr) {
+        config->source = strdup(arg);
+        return 0;
+      }
+      return 1;  // the mountpoint, for fuse_parse_cmdline
+    default:
+      return 1;
+  }
+}
+
+}  // namespace
+
+MountCommandLine::MountCommandLine(int argc, char** argv)
+    : args(FUSE_ARGS_INIT(argc, argv)) {
+  config.ve_contexts = &ve_contexts;
+}
+
+MountCommandLine::~MountCommandLine() {
+  fuse_opt_free_args(&args);
+  free(cmdline.mountpoint);
+  for (char* s :
+       {config.keystore, config.kms, config.vmware_keystore,
+        config.ve_unverified, config.audit_log, config.suffix, config.source}) {
+    free(s);
+  }
+}
+
+bool MountCommandLine::ParseOptions() {
+  return fuse_opt_parse(&args, &config, kOptions, OptProc) == 0;
+}
+
+}  // namespace dumpcrypt
