@@ -85,7 +85,7 @@ struct KeySlot {
 
 struct DumpMetadata {
   DumpType type = DumpType::kOther;
-  std::string world;  // world or process name
+  std::string world;         // world or process name
   int64_t created_unix = 0;  // 0: unknown
   std::string host;
   std::string vm_name;
