@@ -136,6 +136,40 @@ absl::StatusOr<std::string> DumpTree::SourceName(
   return absl::NotFoundError(name);
 }
 
+bool DumpTree::Inode::Seen(const struct stat& st) const {
+  return seen_ctime.tv_sec == st.st_ctim.tv_sec &&
+         seen_ctime.tv_nsec == st.st_ctim.tv_nsec && seen_size == st.st_size;
+}
+
+void DumpTree::Inode::See(const struct stat& st) {
+  seen_ctime = st.st_ctim;
+  seen_size = st.st_size;
+}
+
+absl::Status DumpTree::Classify(int path_fd, Inode& inode) const {
+  inode.kind = Kind::kFile;
+  DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(path_fd));
+  absl::StatusOr<EnvelopeHeader> header = ReadHeader(reader.get());
+  if (header.ok()) {
+    inode.kind = Kind::kEnvelope;
+    inode.header =
+        std::make_shared<const EnvelopeHeader>(std::move(header).value());
+  } else if (absl::IsFailedPrecondition(header.status())) {
+    absl::StatusOr<VeHeader> ve = ReadVeHeader(reader.get());
+    if (ve.ok()) {
+      inode.kind = Kind::kVmware;
+      inode.ve = std::make_shared<const VeHeader>(std::move(ve).value());
+    } else if (!absl::IsFailedPrecondition(ve.status())) {
+      inode.kind = Kind::kBrokenEnvelope;
+      inode.broken = std::string(ve.status().message());
+    }
+  } else {
+    inode.kind = Kind::kBrokenEnvelope;
+    inode.broken = std::string(header.status().message());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
     UniqueFd fd, const struct stat& st, std::string path) {
   auto inode = std::make_shared<Inode>();
@@ -147,29 +181,38 @@ absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
   } else if (S_ISLNK(st.st_mode)) {
     inode->kind = Kind::kSymlink;
   } else if (S_ISREG(st.st_mode)) {
-    inode->kind = Kind::kFile;
-    DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(fd.get()));
-    absl::StatusOr<EnvelopeHeader> header = ReadHeader(reader.get());
-    if (header.ok()) {
-      inode->kind = Kind::kEnvelope;
-      inode->header =
-          std::make_shared<const EnvelopeHeader>(std::move(header).value());
-    } else if (absl::IsFailedPrecondition(header.status())) {
-      absl::StatusOr<VeHeader> ve = ReadVeHeader(reader.get());
-      if (ve.ok()) {
-        inode->kind = Kind::kVmware;
-        inode->ve = std::make_shared<const VeHeader>(std::move(ve).value());
-      } else if (!absl::IsFailedPrecondition(ve.status())) {
-        inode->kind = Kind::kBrokenEnvelope;
-        inode->broken = std::string(ve.status().message());
-      }
-    } else {
-      inode->kind = Kind::kBrokenEnvelope;
-      inode->broken = std::string(header.status().message());
-    }
+    DC_RETURN_IF_ERROR(Classify(fd.get(), *inode));
+    absl::MutexLock lock(&inode->mu);
+    inode->See(st);
   }
   inode->fd = std::move(fd);
   return inode;
+}
+
+// CheckCurrent is ABORTED if the regular file behind `inode` changed into
+// something `inode` does not describe.
+absl::Status DumpTree::CheckCurrent(Inode& inode) const {
+  if (inode.kind == Kind::kDir || inode.kind == Kind::kSymlink ||
+      inode.kind == Kind::kOther) {
+    return absl::OkStatus();
+  }
+  struct stat st;
+  if (::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH) != 0)
+    return ErrnoStatus(errno, inode.path);
+  {
+    absl::MutexLock lock(&inode.mu);
+    if (inode.Seen(st)) return absl::OkStatus();
+  }
+  if (inode.kind == Kind::kFile) {
+    Inode now;
+    DC_RETURN_IF_ERROR(Classify(inode.fd.get(), now));
+    if (now.kind == Kind::kFile) {
+      absl::MutexLock lock(&inode.mu);
+      inode.See(st);
+      return absl::OkStatus();
+    }
+  }
+  return absl::AbortedError(inode.path + " changed since it was looked up");
 }
 
 absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
@@ -187,20 +230,28 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
     return ErrnoStatus(errno, name);
   }
   // The count goes up under mu_, so a concurrent Forget cannot drop the
-  // inode between finding and counting it.
-  auto find_and_count =
-      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> std::shared_ptr<Inode> {
+  // inode between finding and counting it. An inode of an earlier version
+  // of the file is not taken, unless it was and is a plain file (`made`).
+  auto find_and_count = [&](const Inode* made) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                            mu_) -> std::shared_ptr<Inode> {
     auto it = by_source_.find({st.st_dev, st.st_ino});
     if (it == by_source_.end()) return nullptr;
     std::shared_ptr<Inode> found = inodes_.at(it->second);
     absl::MutexLock inode_lock(&found->mu);
+    if (S_ISREG(st.st_mode) && !found->Seen(st)) {
+      if (made == nullptr || found->kind != Kind::kFile ||
+          made->kind != Kind::kFile) {
+        return nullptr;
+      }
+      found->See(st);
+    }
     ++found->nlookup;
     return found;
   };
   std::shared_ptr<Inode> inode;
   {
     absl::MutexLock lock(&mu_);
-    inode = find_and_count();
+    inode = find_and_count(nullptr);
   }
   if (inode == nullptr) {
     const std::string path = parent->ino == kRootIno
@@ -209,7 +260,7 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
     DC_ASSIGN_OR_RETURN(std::shared_ptr<Inode> made,
                         MakeInode(std::move(owned), st, path));
     absl::MutexLock lock(&mu_);
-    inode = find_and_count();  // a concurrent lookup may have won
+    inode = find_and_count(made.get());  // a concurrent lookup may have won
     if (inode == nullptr) {
       made->ino = next_ino_++;
       by_source_[{st.st_dev, st.st_ino}] = made->ino;
@@ -230,7 +281,9 @@ void DumpTree::Forget(uint64_t ino, uint64_t count) {
   absl::MutexLock inode_lock(&inode.mu);
   inode.nlookup -= std::min(count, inode.nlookup);
   if (inode.nlookup == 0) {
-    by_source_.erase({inode.src_dev, inode.src_ino});
+    auto source = by_source_.find({inode.src_dev, inode.src_ino});
+    if (source != by_source_.end() && source->second == ino)
+      by_source_.erase(source);
     inodes_.erase(it);
   }
 }

@@ -51,7 +51,14 @@ struct Caller {
 
 // Status codes of every method: NOT_FOUND no such entry; UNAUTHENTICATED no
 // usable key (open only); DATA_LOSS damaged envelope or failed integrity
-// check; FAILED_PRECONDITION no such attribute; OUT_OF_RANGE value too large.
+// check; FAILED_PRECONDITION no such attribute; OUT_OF_RANGE value too large;
+// ABORTED the file changed since the inode was looked up (open only).
+//
+// An inode stands for one version of a source file: when a regular file
+// changes (its change time or size), the next lookup reads it again and,
+// unless it was and is a plain file, gives it a new inode, so that a dump
+// sealed under a temporary name and renamed into place, or rewritten in
+// place, never shows as what it was when first looked up.
 // All methods are thread-safe. Lock order: DumpTree::mu_, then Inode::mu_.
 class DumpTree {
  public:
@@ -69,6 +76,7 @@ class DumpTree {
     struct stat attr;
   };
   // Lookup finds `name` in folder `parent` and counts one lookup of it.
+  // The inode is new if the file changed since an earlier lookup (above).
   absl::StatusOr<Entry> Lookup(uint64_t parent, const std::string& name);
   // Forget drops `count` lookups; the inode goes when none are left.
   void Forget(uint64_t ino, uint64_t count);
@@ -84,6 +92,9 @@ class DumpTree {
   absl::StatusOr<std::vector<DirEntry>> ReadDir(uint64_t ino);
 
   // Open opens file `ino` for reading; for an envelope this resolves its key.
+  // ABORTED if the file changed since `ino` was looked up, except a plain
+  // file that is still one: look it up again (FUSE: ESTALE, which makes the
+  // kernel do that).
   absl::StatusOr<std::unique_ptr<OpenFile>> Open(uint64_t ino,
                                                  const Caller& caller);
 
@@ -119,6 +130,11 @@ class DumpTree {
     std::shared_ptr<const VeHeader> ve;            // VMware envelopes
     std::string broken;                            // why a broken envelope is
     mutable absl::Mutex mu;
+    // Regular files: the change time and size the file had when read.
+    struct timespec seen_ctime ABSL_GUARDED_BY(mu) = {};
+    off_t seen_size ABSL_GUARDED_BY(mu) = 0;
+    bool Seen(const struct stat& st) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+    void See(const struct stat& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
     uint64_t nlookup ABSL_GUARDED_BY(mu) = 0;
     std::string key_error ABSL_GUARDED_BY(mu);  // last failure to open
     // VMware envelopes, after the first open: the exact size, and the
@@ -145,6 +161,8 @@ class DumpTree {
   absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,
                                                    const struct stat& st,
                                                    std::string path);
+  absl::Status Classify(int path_fd, Inode& inode) const;
+  absl::Status CheckCurrent(Inode& inode) const;
   struct stat Attr(const Inode& inode) const;
   void Audit(absl::string_view event, const Inode& inode, const Caller* caller,
              const absl::Status& status) const;

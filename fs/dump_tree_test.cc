@@ -253,6 +253,57 @@ TEST_F(DumpTreeTest, OtherSuffixesAndNone) {
   EXPECT_EQ(entry.attr.st_size, 100000);
 }
 
+// A seal writes its envelope under a temporary name and renames it into
+// place; something may look the file up before it is complete.
+TEST_F(DumpTreeTest, FileThatBecomesAnEnvelopeIsLookedUpAfresh) {
+  const std::string temp = src_ + "/.late.dce.tmp";
+  testing::WriteFileOrDie(temp, std::vector<uint8_t>(10, 0));
+  const uint64_t partial = LookupPath(".late.dce.tmp");
+  ASSERT_NE(partial, 0u);
+  EXPECT_EQ(tree_->GetAttr(partial)->st_size, 10);
+  testing::WriteFileOrDie(temp,
+                          testing::ReadFileOrDie(src_ + "/nested/deep.dce"));
+  ASSERT_EQ(rename(temp.c_str(), (src_ + "/late.dce").c_str()), 0);
+
+  ASSERT_OK_AND_ASSIGN(auto entry, tree_->Lookup(DumpTree::kRootIno, "late"));
+  EXPECT_NE(entry.ino, partial);
+  EXPECT_EQ(entry.attr.st_size, 100000);
+  EXPECT_TRUE(ReadAllOf(entry.ino) == core_);
+  // The kernel's inode for the old version must not serve it as it was.
+  auto stale = tree_->Open(partial, Caller{});
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(ErrnoFromStatus(stale.status()), ESTALE);
+  tree_->Forget(partial, 1);
+  EXPECT_EQ(LookupPath("late"), entry.ino);
+}
+
+TEST_F(DumpTreeTest, EnvelopeRewrittenInPlaceIsLookedUpAfresh) {
+  const uint64_t before = LookupPath("core");
+  ASSERT_NE(before, 0u);
+  ASSERT_OK(SealBuffer(src_ + "/other.dce", RandomBytes(5000, 9), SealOptions(),
+                       kek_, {"local", "k1"}));
+  testing::WriteFileOrDie(src_ + "/core.dce",
+                          testing::ReadFileOrDie(src_ + "/other.dce"));
+  const uint64_t after = LookupPath("core");
+  EXPECT_NE(after, before);
+  EXPECT_EQ(tree_->GetAttr(after)->st_size, 5000);
+  EXPECT_TRUE(ReadAllOf(after) == RandomBytes(5000, 9));
+  EXPECT_EQ(tree_->Open(before, Caller{}).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+// A plain file that grows, such as a log, keeps its inode: `tail -F`
+// through the mount must not take it for a new file.
+TEST_F(DumpTreeTest, PlainFileThatChangesKeepsItsInode) {
+  const uint64_t notes = LookupPath("notes.dce");
+  testing::WriteFileOrDie(src_ + "/notes.dce",
+                          std::vector<uint8_t>{'h', 'i', '!'});
+  EXPECT_EQ(LookupPath("notes.dce"), notes);
+  EXPECT_EQ(tree_->GetAttr(notes)->st_size, 3);
+  std::vector<uint8_t> got = ReadAllOf(notes);
+  EXPECT_EQ(std::string(got.begin(), got.end()), "hi!");
+}
+
 TEST(ErrnoMapTest, OneTable) {
   EXPECT_EQ(ErrnoFromStatus(absl::OkStatus()), 0);
   EXPECT_EQ(ErrnoFromStatus(absl::NotFoundError("")), ENOENT);
@@ -260,6 +311,7 @@ TEST(ErrnoMapTest, OneTable) {
   EXPECT_EQ(ErrnoFromStatus(absl::DataLossError("")), EIO);
   EXPECT_EQ(ErrnoFromStatus(absl::PermissionDeniedError("")), EACCES);
   EXPECT_EQ(ErrnoFromStatus(absl::FailedPreconditionError("")), ENODATA);
+  EXPECT_EQ(ErrnoFromStatus(absl::AbortedError("")), ESTALE);
   EXPECT_EQ(ErrnoFromStatus(absl::InternalError("")), EIO);
 }
 

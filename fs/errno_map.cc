@@ -30,6 +30,8 @@ int ErrnoFromStatus(const absl::Status& status) {
       return ENOMEM;
     case absl::StatusCode::kUnavailable:
       return EAGAIN;
+    case absl::StatusCode::kAborted:
+      return ESTALE;
     default:
       return EIO;
   }

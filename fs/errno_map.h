@@ -11,7 +11,8 @@ namespace dumpcrypt {
 // integrity check or damaged file); INVALID_ARGUMENT EINVAL; ALREADY_EXISTS
 // EEXIST; OUT_OF_RANGE ERANGE; FAILED_PRECONDITION ENODATA (no such
 // attribute); UNIMPLEMENTED EOPNOTSUPP; RESOURCE_EXHAUSTED ENOMEM;
-// UNAVAILABLE EAGAIN; anything else EIO.
+// UNAVAILABLE EAGAIN; ABORTED ESTALE (the file changed since it was looked
+// up: the kernel looks it up again and retries the open); anything else EIO.
 int ErrnoFromStatus(const absl::Status& status);
 
 }  // namespace dumpcrypt

@@ -32,6 +32,7 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
                                                          const Caller& caller) {
   std::shared_ptr<Inode> inode = Get(ino);
   if (inode == nullptr) return absl::NotFoundError("stale inode");
+  DC_RETURN_IF_ERROR(CheckCurrent(*inode));
   switch (inode->kind) {
     case Kind::kFile: {
       auto fd = ReopenReadOnly(inode->fd.get());

@@ -128,6 +128,32 @@ TEST_F(MountReadTest, ParallelReadersSeeNoMismatchWithoutPolling) {
   ReadInParallel({"direct_io", "poll_us=0"});
 }
 
+// `dumpcrypt seal` writes under a temporary name and renames into place; a
+// dump must read decrypted even if the kernel saw it before it was complete,
+// and one rewritten in place must read as it is now, right away.
+TEST_F(MountReadTest, DumpsThatChangeWhileMountedReadAsTheyAreNow) {
+  AddEnvelope("old", 70000, 4096, 0);
+  StartMount();
+  const std::string temp = src_ + "/.new.dce.tmp";
+  WriteFileOrDie(temp, std::vector<uint8_t>(4096, 0));
+  struct stat st;
+  ASSERT_EQ(stat((mnt_ + "/.new.dce.tmp").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4096);
+  const std::vector<uint8_t> fresh = RandomBytes(50000, 8);
+  Seal("sealed.dce", fresh);
+  WriteFileOrDie(temp, ReadFileOrDie(src_ + "/sealed.dce"));
+  ASSERT_EQ(rename(temp.c_str(), (src_ + "/new.dce").c_str()), 0);
+  ASSERT_EQ(stat((mnt_ + "/new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 50000);
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/new") == fresh);
+
+  ASSERT_TRUE(ReadFileOrDie(mnt_ + "/old") == expected_["old"]);
+  WriteFileOrDie(src_ + "/old.dce", ReadFileOrDie(src_ + "/sealed.dce"));
+  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/old") == fresh);
+  ASSERT_EQ(stat((mnt_ + "/old").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 50000);
+}
+
 TEST_F(MountReadTest, OffsetsPastFourGiB) {
   // A sparse dump a little over 4 GiB with random bytes around 2^32.
   constexpr uint64_t kFour = uint64_t{1} << 32;
