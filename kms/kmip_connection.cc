@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<KmipConnection>> KmipConnection::Connect(
           absl::StrCat("connect: ", std::strerror(errno)));
     }
     if (!WaitFd(fd.get(), POLLOUT, connect_deadline)) {
-      return absl::UnavailableError(absl::StrCat(
+      return absl::DeadlineExceededError(absl::StrCat(
           "connect: timed out after ", absl::FormatDuration(connect_timeout)));
     }
     int err = 0;
@@ -174,7 +174,7 @@ absl::Status KmipConnection::Io(absl::Time deadline, const char* what,
       return absl::UnavailableError(absl::StrCat(what, ": ", detail));
     }
     if (!WaitFd(fd_.get(), events, deadline)) {
-      return absl::UnavailableError(absl::StrCat(
+      return absl::DeadlineExceededError(absl::StrCat(
           what, ": timed out after ", absl::FormatDuration(io_timeout_)));
     }
   }

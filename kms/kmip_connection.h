@@ -36,16 +36,18 @@ class KmipConnection {
   // Connect opens TCP to host:port within `connect_timeout` (a refused port
   // fails at once) and completes the TLS handshake within `io_timeout`,
   // verifying the server's certificate chain and that it names `host` (DNS
-  // name or IP address). UNAVAILABLE for every failure, its message naming
-  // the cause (refused, timed out, certificate verification error...).
+  // name or IP address). DEADLINE_EXCEEDED when either time runs out,
+  // UNAVAILABLE for every other failure, the message naming the cause
+  // (refused, timed out, certificate verification error...).
   static absl::StatusOr<std::unique_ptr<KmipConnection>> Connect(
       SSL_CTX* ctx, const std::string& host, uint16_t port,
       absl::Duration connect_timeout, absl::Duration io_timeout);
   ~KmipConnection();
 
   // Call sends `request` and returns the decoded response, all within
-  // io_timeout. UNAVAILABLE on I/O failure or timeout (the connection must
-  // then be dropped); INVALID_ARGUMENT for a reply that is not TTLV.
+  // io_timeout. UNAVAILABLE on I/O failure, DEADLINE_EXCEEDED on timeout
+  // (either way the connection must then be dropped); INVALID_ARGUMENT for a
+  // reply that is not TTLV.
   // Not thread-safe: one call at a time.
   absl::StatusOr<Ttlv> Call(const Ttlv& request);
 

@@ -14,6 +14,7 @@ KmipProvider::KmipProvider(ProviderConfig config, SslCtxPtr ctx, Warn warn)
     : config_(std::move(config)), ctx_(std::move(ctx)), warn_(std::move(warn)) {
   absl::MutexLock lock(&mu_);
   idle_.resize(config_.servers.size());
+  hung_.resize(config_.servers.size());
 }
 
 absl::StatusOr<std::unique_ptr<KmipProvider>> KmipProvider::Create(
@@ -89,6 +90,17 @@ absl::StatusOr<Ttlv> KmipProvider::CallServer(size_t index,
   return reply;
 }
 
+std::string KmipProvider::Skipped(size_t index) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  const Hung& hung = hung_[index];
+  if (now >= hung.until) return "";
+  return absl::StrCat(
+      "not asked for ",
+      absl::FormatDuration(absl::Ceil(hung.until - now, absl::Seconds(1))),
+      " more, it timed out (", hung.why, ")");
+}
+
 absl::StatusOr<std::vector<kmip::Reply>> KmipProvider::CallBatch(
     std::vector<kmip::Item> items, const std::string& what,
     bool ask_all_if_not_found) {
@@ -103,7 +115,16 @@ absl::StatusOr<std::vector<kmip::Reply>> KmipProvider::CallBatch(
   for (size_t k = 0; k < n; ++k) {
     const size_t i = (first + k) % n;
     const std::string server = config_.servers[i].ToString();
+    if (std::string skipped = Skipped(i); !skipped.empty()) {
+      failures.push_back(absl::StrCat(server, ": ", skipped));
+      continue;
+    }
     absl::StatusOr<Ttlv> message = CallServer(i, request);
+    if (absl::IsDeadlineExceeded(message.status())) {
+      absl::MutexLock lock(&mu_);
+      hung_[i] = {absl::Now() + config_.retry_hung_after,
+                  std::string(message.status().message())};
+    }
     if (!message.ok()) {
       failures.push_back(
           absl::StrCat(server, ": ", message.status().message()));

@@ -32,13 +32,18 @@ struct ProviderConfig {
   absl::Duration connect_timeout = absl::Milliseconds(2000);
   absl::Duration io_timeout = absl::Milliseconds(5000);
   absl::Duration idle_close = absl::Seconds(60);
+  // A server that timed out is not asked again for this long.
+  absl::Duration retry_hung_after = absl::Seconds(30);
 };
 
 // Warn receives warnings (deactivated or compromised keys, fallbacks).
 using Warn = std::function<void(const std::string&)>;
 
 // Every error message names the provider, the server(s) asked, the keyID
-// where there is one, and the cause. Thread-safe.
+// where there is one, and the cause. A server that timed out (hung, or
+// unreachable without a refusal) is skipped for `retry_hung_after`, so that
+// a dead cluster costs one wait, not one per request; when every server is
+// skipped, a request fails at once. Thread-safe.
 class KmipProvider {
  public:
   static absl::StatusOr<std::unique_ptr<KmipProvider>> Create(
@@ -84,6 +89,8 @@ class KmipProvider {
   absl::StatusOr<Ttlv> CallServer(size_t index, const Ttlv& request);
   absl::StatusOr<SecretBytes> FetchKey(const std::string& id, bool for_sealing);
   absl::Status Named(const absl::Status& status, const std::string& what) const;
+  // Skipped says why server `index` is not to be asked now, or "".
+  std::string Skipped(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
 
   const ProviderConfig config_;
   const SslCtxPtr ctx_;
@@ -93,6 +100,11 @@ class KmipProvider {
   // Idle connections per server.
   std::vector<std::vector<std::unique_ptr<KmipConnection>>> idle_
       ABSL_GUARDED_BY(mu_);
+  struct Hung {
+    absl::Time until = absl::InfinitePast();
+    std::string why;
+  };
+  std::vector<Hung> hung_ ABSL_GUARDED_BY(mu_);  // per server
 };
 
 }  // namespace dumpcrypt

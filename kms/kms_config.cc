@@ -107,6 +107,8 @@ absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path) {
         DC_RETURN_IF_ERROR(millis(&p.connect_timeout));
       } else if (k == "io_timeout_ms") {
         DC_RETURN_IF_ERROR(millis(&p.io_timeout));
+      } else if (k == "retry_hung_after_ms") {
+        DC_RETURN_IF_ERROR(millis(&p.retry_hung_after));
       } else if (k == "servers") {
         if (!node.is_array() || node.as_array()->empty()) {
           return Error(path, node.source(), k,

@@ -28,6 +28,7 @@ struct KmsConfig {
 //   key_file = "client.key"
 //   connect_timeout_ms = 2000             # optional
 //   io_timeout_ms = 5000                  # optional
+//   retry_hung_after_ms = 30000           # optional
 // INVALID_ARGUMENT naming the file, line and key of the first error.
 absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path);
 

@@ -26,6 +26,7 @@ TEST_F(KmsConfigTest, ReadsProvidersAndResolvesPathsFromItsFolder) {
       "[[provider]]\nname = \"a\"\nservers = [\"10.0.0.1:5696\", "
       "\"[::1]:15696\"]\nca_file = \"ca.crt\"\ncert_file = \"/etc/c.crt\"\n"
       "key_file = \"k.key\"\nio_timeout_ms = 250\n"
+      "retry_hung_after_ms = 4000\n"
       "[[provider]]\nname = \"b\"\nservers = [\"h:1\"]\nca_file = \"x\"\n"
       "cert_file = \"y\"\nkey_file = \"z\"\n");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -38,6 +39,8 @@ TEST_F(KmsConfigTest, ReadsProvidersAndResolvesPathsFromItsFolder) {
   EXPECT_EQ(a.ca_file, dir_.File("ca.crt"));
   EXPECT_EQ(a.cert_file, "/etc/c.crt");
   EXPECT_EQ(a.io_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(a.retry_hung_after, absl::Seconds(4));
+  EXPECT_EQ(config->providers[1].retry_hung_after, absl::Seconds(30));
 }
 
 TEST_F(KmsConfigTest, ErrorsNameFileLineAndKey) {

@@ -141,6 +141,36 @@ TEST_F(KmipServerTest, FailsOverWhenTheFirstServerHangs) {
   cluster_->Resume(0);
 }
 
+// A cluster that hangs costs one wait, not one per key: `dumpcrypt keys`
+// over dumps under many keyIDs, or a mount opening them, would wait for
+// every one of them.
+TEST_F(KmipServerTest, ServersThatTimedOutAreSkippedForAWhile) {
+  cluster_->Pause(0);
+  cluster_->Pause(1);
+  auto provider = Provider(cluster_->WriteConfig(
+      "hung.toml", "kms-a", {cluster_->Address(0), cluster_->Address(1)},
+      "client", "ca.crt", 1000, 700, 2500));
+  absl::Time start = absl::Now();
+  EXPECT_EQ(provider->GetKey("1").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1300));  // both waited
+  start = absl::Now();
+  auto skipped = provider->GetKey("2");
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_EQ(skipped.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(skipped.status().message()),
+              HasSubstr(cluster_->Address(0) + ": not asked for "));
+  EXPECT_THAT(std::string(skipped.status().message()),
+              HasSubstr("s more, it timed out (TLS handshake: timed out after "
+                        "700ms); " +
+                        cluster_->Address(1)));
+  cluster_->Resume(0);
+  cluster_->Resume(1);
+  absl::SleepFor(absl::Milliseconds(2600) - (absl::Now() - start));
+  ASSERT_OK_AND_ASSIGN(SecretBytes key, provider->GetKey("2"));
+  EXPECT_EQ(ToHex(key.span()), ToHex(SeedKey(2)));
+}
+
 TEST_F(KmipServerTest, UnknownKeyIsNotFoundOnEveryServer) {
   auto provider = Provider(Both());
   auto missing = provider->GetKey("999");

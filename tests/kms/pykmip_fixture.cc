@@ -178,7 +178,7 @@ std::string PyKmipCluster::WriteConfig(const std::string& file,
                                        const std::vector<std::string>& servers,
                                        const std::string& client,
                                        const std::string& ca, int connect_ms,
-                                       int io_ms) const {
+                                       int io_ms, int retry_hung_ms) const {
   const std::string path = dir_ + "/" + file;
   std::vector<std::string> quoted;
   for (const auto& s : servers) quoted.push_back("\"" + s + "\"");
@@ -188,7 +188,8 @@ std::string PyKmipCluster::WriteConfig(const std::string& file,
                       << "]\nca_file = \"" << ca << "\"\ncert_file = \""
                       << client << ".crt\"\nkey_file = \"" << client
                       << ".key\"\nconnect_timeout_ms = " << connect_ms
-                      << "\nio_timeout_ms = " << io_ms << "\n";
+                      << "\nio_timeout_ms = " << io_ms
+                      << "\nretry_hung_after_ms = " << retry_hung_ms << "\n";
   return path;
 }
 

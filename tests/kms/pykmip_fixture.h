@@ -29,7 +29,8 @@ class PyKmipCluster {
                           const std::vector<std::string>& servers,
                           const std::string& client = "client",
                           const std::string& ca = "ca.crt",
-                          int connect_ms = 1000, int io_ms = 2000) const;
+                          int connect_ms = 1000, int io_ms = 2000,
+                          int retry_hung_ms = 30000) const;
   std::string Address(int i) const {
     return "127.0.0.1:" + std::to_string(port(i));
   }
