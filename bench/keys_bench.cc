@@ -46,7 +46,7 @@ bool ReadAll(const std::string& dir,
   if (RunTool({"ls", "-l", dir}).exit_code != 0) return false;
   for (int i = 0; i < kDumps; ++i) {
     const std::string path = dir + "/dump" + std::to_string(i);
-    if (ReadFileOrDie(path) != expected[i]) return false;
+    if (ReadFileOrFail(path) != expected[i]) return false;
   }
   return true;
 }

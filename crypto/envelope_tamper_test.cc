@@ -109,7 +109,7 @@ TEST_F(TamperTest, EveryHeaderAndPrefixByteIsAuthenticated) {
 
 TEST_F(TamperTest, ChangedKeyIdIsDetectedEvenWithTheRightKey) {
   // Rewrite the keyID in place (same length) and keep the right KEK.
-  std::vector<uint8_t> bytes = testing::ReadFileOrDie(path_);
+  std::vector<uint8_t> bytes = testing::ReadFileOrFail(path_);
   auto it = std::search(bytes.begin(), bytes.begin() + header_.header_length,
                         header_.slots[0].ref.key_id.begin(),
                         header_.slots[0].ref.key_id.end());
@@ -154,7 +154,7 @@ TEST(TamperNoIntegrityTest, HeaderStillAuthenticatedWithoutTags) {
   ASSERT_OK_AND_ASSIGN(auto reader, OpenWithKek(path, kek));
   EXPECT_FALSE(reader->header().integrity);
   EXPECT_EQ(reader->header().ExpectedFileSize(), 4096 + 3 * 4096u);
-  std::vector<uint8_t> bytes = testing::ReadFileOrDie(path);
+  std::vector<uint8_t> bytes = testing::ReadFileOrFail(path);
   bytes[33] ^= 1;  // plaintext length
   testing::WriteFileOrDie(path, bytes);
   EXPECT_FALSE(OpenWithKek(path, kek).ok());

@@ -262,7 +262,7 @@ TEST_F(DumpTreeTest, FileThatBecomesAnEnvelopeIsLookedUpAfresh) {
   ASSERT_NE(partial, 0u);
   EXPECT_EQ(tree_->GetAttr(partial)->st_size, 10);
   testing::WriteFileOrDie(temp,
-                          testing::ReadFileOrDie(src_ + "/nested/deep.dce"));
+                          testing::ReadFileOrFail(src_ + "/nested/deep.dce"));
   ASSERT_EQ(rename(temp.c_str(), (src_ + "/late.dce").c_str()), 0);
 
   ASSERT_OK_AND_ASSIGN(auto entry, tree_->Lookup(DumpTree::kRootIno, "late"));
@@ -283,7 +283,7 @@ TEST_F(DumpTreeTest, EnvelopeRewrittenInPlaceIsLookedUpAfresh) {
   ASSERT_OK(SealBuffer(src_ + "/other.dce", RandomBytes(5000, 9), SealOptions(),
                        kek_, {"local", "k1"}));
   testing::WriteFileOrDie(src_ + "/core.dce",
-                          testing::ReadFileOrDie(src_ + "/other.dce"));
+                          testing::ReadFileOrFail(src_ + "/other.dce"));
   const uint64_t after = LookupPath("core");
   EXPECT_NE(after, before);
   EXPECT_EQ(tree_->GetAttr(after)->st_size, 5000);

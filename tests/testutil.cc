@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -79,10 +81,25 @@ void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data) {
   if (!f) std::abort();
 }
 
-std::vector<uint8_t> ReadFileOrDie(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) std::abort();
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+std::vector<uint8_t> ReadFileOrFail(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ADD_FAILURE() << "open " << path << ": " << std::strerror(errno);
+    return {};
+  }
+  UniqueFd owned(fd);
+  std::vector<uint8_t> out;
+  uint8_t buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ADD_FAILURE() << "read " << path << ": " << std::strerror(errno);
+      return {};
+    }
+    if (n == 0) return out;
+    out.insert(out.end(), buf, buf + n);
+  }
 }
 
 absl::Status SealBuffer(const std::string& path,

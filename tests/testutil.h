@@ -36,7 +36,10 @@ SecretBytes SecretFromHex(absl::string_view hex);
 // RandomBytes returns `n` bytes from a generator seeded with `seed`.
 std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed);
 void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data);
-std::vector<uint8_t> ReadFileOrDie(const std::string& path);
+// ReadFileOrFail returns the file's bytes; if it cannot be read it fails the
+// running test and returns nothing (no abort: a mount test must go on to
+// its unmount).
+std::vector<uint8_t> ReadFileOrFail(const std::string& path);
 
 // SealBuffer seals `plaintext` to `path` under `kek`, writing it to the
 // writer in chunks of `chunk` bytes.

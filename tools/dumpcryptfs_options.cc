@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
@@ -170,7 +172,22 @@ MountCommandLine::~MountCommandLine() {
 }
 
 bool MountCommandLine::ParseOptions() {
-  return fuse_opt_parse(&args, &config, kOptions, OptProc) == 0;
+  if (fuse_opt_parse(&args, &config, kOptions, OptProc) != 0) return false;
+  for (char** path : {&config.keystore, &config.kms, &config.vmware_keystore,
+                      &config.audit_log}) {
+    if (*path == nullptr || **path == '/' || **path == '\0') continue;
+    std::error_code error;
+    const std::filesystem::path absolute =
+        std::filesystem::absolute(*path, error);
+    if (error) {
+      std::fprintf(stderr, "dumpcryptfs: %s: %s\n", *path,
+                   error.message().c_str());
+      return false;
+    }
+    free(*path);
+    *path = strdup(absolute.c_str());
+  }
+  return true;
 }
 
 }  // namespace dumpcrypt

@@ -44,6 +44,8 @@ class MountCommandLine {
 
   // ParseOptions fills `config` from the -o options and SOURCE, leaving
   // libfuse's own options and MOUNTPOINT in `args` for fuse_parse_cmdline.
+  // The paths of key sources and of the audit log become absolute: the
+  // daemon changes to / when it detaches, and reads key stores again later.
   // False, after a line on stderr, for an option it cannot take.
   bool ParseOptions();
 

@@ -79,7 +79,7 @@ TEST_F(MountBehaviorTest, KeysAreFetchedLazilyOncePerKeyId) {
   EXPECT_EQ(CountEvents("key_fetched"), 0);
   // Reading them all fetches each of the three keys once.
   for (int i = 0; i < 20; ++i) {
-    EXPECT_TRUE(ReadFileOrDie(mnt_ + "/dump" + std::to_string(i)) == data) << i;
+    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data) << i;
   }
   EXPECT_EQ(CountEvents("key_fetched"), 3);
   EXPECT_EQ(CountEvents("open"), 20);
@@ -103,7 +103,7 @@ TEST_F(MountBehaviorTest, MissingKeyFailsOpenWithEnokeyOnly) {
   EXPECT_EQ(OpenErrno(mnt_ + "/orphan"), ENOKEY);
   EXPECT_THAT(Xattr(mnt_ + "/orphan", "user.dumpcrypt.key_status"),
               HasSubstr("missing: "));
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/good") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/good") == data);
   EXPECT_THAT(Log(),
               HasSubstr("orphan.dce: keyID 'lost-key' (provider 'kms-b')"));
   EXPECT_EQ(CountEvents("key_missing"), 1);
@@ -252,7 +252,7 @@ TEST_F(MountBehaviorTest, KilledDaemonLeavesAMountFusermountClears) {
   EXPECT_FALSE(IsMounted(mnt_));
   mount_.reset();
   StartMount();
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
 }
 
 TEST_F(MountBehaviorTest, NothingIsOpenedForWritingOrCreatedDuringReads) {
@@ -304,11 +304,11 @@ TEST_F(MountBehaviorTest, IdleKeysAreDroppedAndFetchedAgain) {
   const std::vector<uint8_t> data = RandomBytes(1000, 9);
   Seal("core.dce", data);
   StartMount({"idle=1", "direct_io"});
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.key_status"), "available");
   absl::SleepFor(absl::Milliseconds(2500));
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.key_status"), "untried");
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
   EXPECT_EQ(CountEvents("key_fetched"), 2);
 }
 
@@ -355,11 +355,16 @@ TEST_F(MountBehaviorTest, MountHelperWorks) {
     free(built);
     guard.path = installed;
   }
-  ToolResult r = RunTool({"mount", "-t", "fuse.dumpcryptfs", src_, mnt_, "-o",
-                          "keystore=" + keystore_ + ",suffix=.dce,rw"});
+  // Detached, the daemon runs in /: a relative key store must still be found
+  // when the first open reads it.
+  ToolResult r =
+      RunTool({"sh", "-c",
+               "cd \"$0\" && exec mount -t fuse.dumpcryptfs src mnt -o "
+               "keystore=keystore,suffix=.dce,rw",
+               dir_.path()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(IsMounted(mnt_));
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
   ToolResult options = RunTool({"findmnt", "-n", "-o", "OPTIONS", mnt_});
   EXPECT_THAT(options.out,
               ::testing::StartsWith("ro,"));  // "rw" asked, "ro" given
@@ -387,7 +392,7 @@ TEST_F(MountBehaviorTest, MountpointInsideTheSourceIsRefusedOverItIsServed) {
   Seal("core.dce", data);
   auto over = Mount::Start(src_, src_, {"keystore=" + keystore_}, log_);
   ASSERT_TRUE(over.ok()) << over.status() << "\n" << Log();
-  EXPECT_TRUE(ReadFileOrDie(src_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(src_ + "/core") == data);
   EXPECT_EQ((*over)->Unmount(), 0);
 }
 

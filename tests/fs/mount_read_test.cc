@@ -59,7 +59,7 @@ TEST_F(MountReadTest, EveryFileReadsBackExactly) {
     struct stat st;
     ASSERT_EQ(stat(path.c_str(), &st), 0);
     EXPECT_EQ(static_cast<size_t>(st.st_size), data.size());
-    EXPECT_TRUE(ReadFileOrDie(path) == data);
+    EXPECT_TRUE(ReadFileOrFail(path) == data);
     // Random preads at odd offsets and lengths.
     int fd = open(path.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
@@ -141,15 +141,15 @@ TEST_F(MountReadTest, DumpsThatChangeWhileMountedReadAsTheyAreNow) {
   EXPECT_EQ(st.st_size, 4096);
   const std::vector<uint8_t> fresh = RandomBytes(50000, 8);
   Seal("sealed.dce", fresh);
-  WriteFileOrDie(temp, ReadFileOrDie(src_ + "/sealed.dce"));
+  WriteFileOrDie(temp, ReadFileOrFail(src_ + "/sealed.dce"));
   ASSERT_EQ(rename(temp.c_str(), (src_ + "/new.dce").c_str()), 0);
   ASSERT_EQ(stat((mnt_ + "/new").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 50000);
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/new") == fresh);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/new") == fresh);
 
-  ASSERT_TRUE(ReadFileOrDie(mnt_ + "/old") == expected_["old"]);
-  WriteFileOrDie(src_ + "/old.dce", ReadFileOrDie(src_ + "/sealed.dce"));
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/old") == fresh);
+  ASSERT_TRUE(ReadFileOrFail(mnt_ + "/old") == expected_["old"]);
+  WriteFileOrDie(src_ + "/old.dce", ReadFileOrFail(src_ + "/sealed.dce"));
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/old") == fresh);
   ASSERT_EQ(stat((mnt_ + "/old").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 50000);
 }

@@ -53,12 +53,12 @@ class MountTestBase : public ::testing::Test {
   }
 
   std::string Log() const {
-    auto bytes = ReadFileOrDie(log_);
+    auto bytes = ReadFileOrFail(log_);
     return std::string(bytes.begin(), bytes.end());
   }
   std::string Audit() const {
     if (access(audit_.c_str(), F_OK) != 0) return "";
-    auto bytes = ReadFileOrDie(audit_);
+    auto bytes = ReadFileOrFail(audit_);
     return std::string(bytes.begin(), bytes.end());
   }
 

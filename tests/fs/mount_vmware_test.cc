@@ -43,7 +43,7 @@ class MountVmwareTest : public MountTestBase {
          "k1", "--context", context, "--offset", std::to_string(offset),
          dir_.File("payload"), out});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::vector<uint8_t> view = ReadFileOrDie(out);
+    std::vector<uint8_t> view = ReadFileOrFail(out);
     view.resize(offset);
     view.insert(view.end(), payload.begin(), payload.end());
     return view;
@@ -104,7 +104,7 @@ TEST_F(MountVmwareTest, GeneratedFilesReadBackInRandomRanges) {
           << off << "+" << len;
     }
     close(fd);
-    EXPECT_TRUE(ReadFileOrDie(path) == *view);
+    EXPECT_TRUE(ReadFileOrFail(path) == *view);
   }
 }
 
@@ -119,12 +119,12 @@ TEST_F(MountVmwareTest, UnknownContextIsEioUnlessAddedOrAllowed) {
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.verified"), "no");
   mount_.reset();
   StartMount({"ve_context=VMX core dump"});
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == view);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == view);
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.verified"),
             "yes (context VMX core dump)");
   mount_.reset();
   StartMount({"ve_unverified=allow"});
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == view);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == view);
   EXPECT_EQ(Xattr(mnt_ + "/core", "user.dumpcrypt.verified"), "no");
 }
 

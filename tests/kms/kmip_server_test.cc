@@ -292,7 +292,7 @@ TEST_F(KmipMountTest, KeysAreFetchedLazilyOncePerKey) {
   EXPECT_EQ(RunTool({"find", mnt_, "-type", "f"}).exit_code, 0);
   EXPECT_EQ(Gets(), before);  // no KMIP request to list
   for (int i = 0; i < 20; ++i)
-    EXPECT_TRUE(ReadFileOrDie(mnt_ + "/dump" + std::to_string(i)) == data) << i;
+    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data) << i;
   EXPECT_EQ(Gets() - before, 3);
   EXPECT_EQ(Requests() - requests_before, 3);  // state and key in one each
 }
@@ -315,7 +315,7 @@ TEST_F(KmipMountTest, AllServersDownThenBack) {
   ASSERT_TRUE(cluster_->StartServer(0).ok());
   running_[0] = true;
   absl::SleepFor(absl::Milliseconds(1100));
-  EXPECT_TRUE(ReadFileOrDie(mnt_ + "/core") == data);
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
 }
 
 }  // namespace

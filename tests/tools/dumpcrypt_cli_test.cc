@@ -125,7 +125,7 @@ TEST_F(CliTest, SealDescribeExtractVerify) {
   r = Run(
       {"extract", "--keystore", ks_, dir_.File("core.dce"), dir_.File("out")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(ReadFileOrDie(dir_.File("out")) == core_);
+  EXPECT_TRUE(ReadFileOrFail(dir_.File("out")) == core_);
   ASSERT_EQ(stat(dir_.File("out").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   r = Run({"extract", "--keystore", ks_, dir_.File("core.dce"), "-"});
@@ -219,7 +219,7 @@ TEST_F(CliTest, TamperedFileExitsFourAndLeavesNoOutput) {
                  dir_.File("core"), dir_.File("core.dce")})
                 .exit_code,
             0);
-  std::vector<uint8_t> bytes = ReadFileOrDie(dir_.File("core.dce"));
+  std::vector<uint8_t> bytes = ReadFileOrFail(dir_.File("core.dce"));
   bytes[4096 + 5 * (4096 + 16) + 100] ^= 0x20;   // sector 5
   bytes[4096 + 9 * (4096 + 16) + 4096] ^= 0x01;  // tag of sector 9
   WriteFileOrDie(dir_.File("core.dce"), bytes);
@@ -277,11 +277,11 @@ TEST_F(CliTest, ExistingOutputIsKeptUnlessForced) {
   ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
                       dir_.File("core"), dir_.File("core.dce")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(ReadFileOrDie(dir_.File("core.dce")).size(), 1u);
+  EXPECT_EQ(ReadFileOrFail(dir_.File("core.dce")).size(), 1u);
   r = Run({"seal", "--force", "--keystore", ks_, "--key-id", "host-key",
            dir_.File("core"), dir_.File("core.dce")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_GT(ReadFileOrDie(dir_.File("core.dce")).size(), core_.size());
+  EXPECT_GT(ReadFileOrFail(dir_.File("core.dce")).size(), core_.size());
 }
 
 TEST_F(CliTest, InterruptedSealLeavesNothing) {

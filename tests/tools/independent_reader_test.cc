@@ -69,7 +69,7 @@ TEST_F(IndependentReaderTest, AgreesOnWrongKeysAndDamage) {
   ASSERT_OK(SealBuffer(path, RandomBytes(20000, 1), SealOptions(),
                        SecretBytes::CopyOf(kek)));
   EXPECT_EQ(RunReader(ToHex(RandomBytes(32, 8)), path).exit_code, 3);
-  std::vector<uint8_t> bytes = ReadFileOrDie(path);
+  std::vector<uint8_t> bytes = ReadFileOrFail(path);
   bytes[4096 + 2 * (4096 + 16) + 9] ^= 1;
   WriteFileOrDie(path, bytes);
   ToolResult r = RunReader(ToHex(kek), path);

@@ -80,7 +80,7 @@ TEST_F(RealVeTest, WrongKeyIsExitThreeAndFlippedByteExitFour) {
       {"extract", "--key-hex", std::string(64, '7'), ve_, dir.File("out")});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("keyHash"));
-  std::vector<uint8_t> bytes = ReadFileOrDie(ve_);
+  std::vector<uint8_t> bytes = ReadFileOrFail(ve_);
   bytes[4096 + 5000] ^= 0x01;
   WriteFileOrDie(dir.File("flipped.ve"), bytes);
   r = Dumpcrypt({"extract", "--vmware-keystore", info_, dir.File("flipped.ve"),
@@ -133,7 +133,7 @@ TEST_F(GeneratedVeTest, EverySizeAndOffsetExtractsExactly) {
       const std::string out = dir_.File("out");
       r = Dumpcrypt({"extract", "--force", "--key-hex", ToHex(key_), ve, out});
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      EXPECT_TRUE(ReadFileOrDie(out) == payload);
+      EXPECT_TRUE(ReadFileOrFail(out) == payload);
     }
   }
 }
@@ -165,7 +165,7 @@ TEST_F(GeneratedVeTest, ExtractToAFileReadsTheFileOnce) {
   EXPECT_GE(pread_bytes(dir_.File("out")), once);
   EXPECT_LT(pread_bytes(dir_.File("out")), once + once / 4);
   EXPECT_GE(pread_bytes("-"), 2 * once);
-  EXPECT_TRUE(ReadFileOrDie(dir_.File("out")) == payload);
+  EXPECT_TRUE(ReadFileOrFail(dir_.File("out")) == payload);
 }
 
 TEST_F(GeneratedVeTest, RandomRangesOfTheViewMatch) {
@@ -181,7 +181,7 @@ TEST_F(GeneratedVeTest, RandomRangesOfTheViewMatch) {
                      DefaultVeContexts(), true, true));
   EXPECT_EQ(reader->size(), 4096 + payload.size());
   EXPECT_EQ(*reader->verified_context(), "ESXConfiguration");
-  std::vector<uint8_t> view = ReadFileOrDie(ve);
+  std::vector<uint8_t> view = ReadFileOrFail(ve);
   view.resize(4096);  // the cleartext prefix
   view.insert(view.end(), payload.begin(), payload.end());
   std::mt19937_64 gen(3);
