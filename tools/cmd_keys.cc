@@ -1,12 +1,15 @@
-// dumpcrypt keys: which keys the dumps under some folders need, and which of
-// them can be had now.
+// dumpcrypt keys: which keys the dumps (dumpcrypt envelopes and VMware .ve
+// files) under some folders need, and whether they can be had now.
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/file_io.h"
+#include "crypto/status_macros.h"
 #include "kms/envelope_opener.h"
+#include "kms/key_cache.h"
 #include "nlohmann/json.hpp"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -24,6 +27,8 @@ std::string Availability(const absl::Status& status) {
       return "provider unreachable";
     case absl::StatusCode::kPermissionDenied:
       return "permission denied";
+    case absl::StatusCode::kUnauthenticated:
+      return "wrong key";
     default:
       return "unusable";
   }
@@ -32,37 +37,102 @@ std::string Availability(const absl::Status& status) {
 struct Flags {
   KeySourceFlags keys;
   bool json = false;
-  std::vector<std::string> dirs;
+  std::vector<std::string> paths;
 };
+
+struct Dump {
+  std::string path;
+  std::string format;  // "dumpcrypt" or "vmware"
+  KeyRef ref;
+  std::optional<EnvelopeHeader> header;
+  std::optional<VeHeader> ve;
+  absl::Status status;  // whether the key can be had and opens this file
+};
+
+// Probe reads the header of the regular file `path`: nullopt if it is
+// neither kind of envelope; an error if it cannot be read or is damaged.
+absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path));
+  absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
+  if (header.ok()) {
+    KeyRef ref = header->primary_key();
+    return Dump{path,           "dumpcrypt",
+                std::move(ref), std::move(header).value(),
+                std::nullopt,   absl::OkStatus()};
+  }
+  if (!absl::IsFailedPrecondition(header.status())) return header.status();
+  absl::StatusOr<VeHeader> ve = ReadVeHeader(fd.get());
+  if (absl::IsFailedPrecondition(ve.status())) return std::nullopt;
+  if (!ve.ok()) return ve.status();
+  KeyRef ref = VeKeyRef(ve->Attribute("vmware.keyInfo"));
+  return Dump{path,
+              "vmware",
+              std::move(ref),
+              std::nullopt,
+              std::move(ve).value(),
+              absl::OkStatus()};
+}
+
+// Check is whether `keys` has the key of `dump` and it opens the file:
+// unwrapping a key slot, or matching a .ve file's keyHash.
+absl::Status Check(const Dump& dump, KeyResolver& keys) {
+  if (dump.header.has_value())
+    return UnlockDataKey(*dump.header, keys).status();
+  DC_ASSIGN_OR_RETURN(SecretBytes key, keys.Resolve(dump.ref));
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(dump.path));
+  absl::Status opened =
+      VeReader::Open(std::move(fd), *dump.ve, key, {}, false, false).status();
+  if (!absl::IsUnauthenticated(opened)) return opened;
+  return absl::UnauthenticatedError(
+      "the key does not match the file's keyHash");
+}
 
 int RunKeys(const Flags& f) {
   const std::string cmd = "keys";
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
-  struct Dump {
-    std::string path;
-    KeyRef ref;
-  };
+  KeyCache keys(std::move(resolver).value(), KeyCache::Options());
   std::vector<Dump> dumps;
-  for (const std::string& dir : f.dirs) {
+  int unreadable = 0;
+  auto probe = [&](const std::string& path, bool named) {
+    absl::StatusOr<std::optional<Dump>> dump = Probe(path);
+    if (!dump.ok()) {
+      ++unreadable;
+      Fail(cmd, Prefix(dump.status(), path));
+    } else if (dump->has_value()) {
+      dumps.push_back(std::move(**dump));
+    } else if (named) {
+      ++unreadable;
+      Fail(cmd, absl::FailedPreconditionError(
+                    path + ": neither a dumpcrypt envelope nor a VMware .ve "
+                           "file"));
+    }
+  };
+  for (const std::string& path : f.paths) {
     std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+    if (!std::filesystem::is_directory(path, ec)) {
+      if (std::filesystem::is_regular_file(path, ec)) {
+        probe(path, true);
+      } else {
+        ++unreadable;
+        Fail(cmd, ec ? ErrnoStatus(ec.value(), path)
+                     : absl::InvalidArgumentError(
+                           path + ": neither a folder nor a file"));
+      }
+      continue;
+    }
+    for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
          !ec && it != std::filesystem::recursive_directory_iterator();
          it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
-      auto fd = OpenReadOnly(it->path().string());
-      if (!fd.ok()) continue;
-      auto header = ReadHeader(fd->get());
-      if (header.ok())
-        dumps.push_back({it->path().string(), header->primary_key()});
+      if (it->is_regular_file(ec)) probe(it->path().string(), false);
     }
-    if (ec) return Fail(cmd, ErrnoStatus(ec.value(), dir));
+    if (ec) return Fail(cmd, ErrnoStatus(ec.value(), path));
   }
   std::map<std::pair<std::string, std::string>, absl::Status> results;
-  for (const Dump& d : dumps) {
-    auto key = std::make_pair(d.ref.provider, d.ref.key_id);
-    if (!results.count(key))
-      results[key] = (*resolver)->Resolve(d.ref).status();
+  for (Dump& d : dumps) {
+    d.status = Check(d, keys);
+    auto [it, added] = results.try_emplace({d.ref.provider, d.ref.key_id});
+    if (it->second.ok()) it->second = d.status;
   }
   int missing = 0;
   for (const auto& [key, status] : results) missing += !status.ok();
@@ -70,11 +140,11 @@ int RunKeys(const Flags& f) {
     nlohmann::json out = {{"dumps", nlohmann::json::array()},
                           {"keys", nlohmann::json::array()}};
     for (const Dump& d : dumps) {
-      out["dumps"].push_back(
-          {{"file", d.path},
-           {"provider", d.ref.provider},
-           {"key_id", d.ref.key_id},
-           {"status", Availability(results[{d.ref.provider, d.ref.key_id}])}});
+      out["dumps"].push_back({{"file", d.path},
+                              {"format", d.format},
+                              {"provider", d.ref.provider},
+                              {"key_id", d.ref.key_id},
+                              {"status", Availability(d.status)}});
     }
     for (const auto& [key, status] : results) {
       out["keys"].push_back({{"provider", key.first},
@@ -84,25 +154,30 @@ int RunKeys(const Flags& f) {
     }
     out["summary"] = {{"dumps", dumps.size()},
                       {"keys", results.size()},
-                      {"missing", missing}};
+                      {"missing", missing},
+                      {"unreadable", unreadable}};
     PrintJson(out);
   } else {
     for (const Dump& d : dumps) {
-      std::printf("%-20s  %-12s  %-38s  %s\n",
-                  Availability(results[{d.ref.provider, d.ref.key_id}]).c_str(),
+      std::printf("%-20s  %-12s  %-38s  %s\n", Availability(d.status).c_str(),
                   d.ref.provider.c_str(), d.ref.key_id.c_str(), d.path.c_str());
     }
     for (const auto& [key, status] : results) {
-      if (!status.ok()) {
-        std::fprintf(stderr, "%s: %s\n",
-                     KeyRefString({key.first, key.second}).c_str(),
-                     std::string(status.message()).c_str());
-      }
+      if (status.ok()) continue;
+      const std::string ref = KeyRefString({key.first, key.second});
+      const std::string cause(status.message());
+      std::fprintf(stderr, "%s\n",
+                   absl::StartsWith(cause, ref)
+                       ? cause.c_str()
+                       : absl::StrCat(ref, ": ", cause).c_str());
     }
-    std::printf("%zu dumps, %zu distinct keys, %d missing\n", dumps.size(),
+    std::printf("%zu dumps, %zu distinct keys, %d missing", dumps.size(),
                 results.size(), missing);
+    if (unreadable > 0) std::printf(", %d files not read", unreadable);
+    std::printf("\n");
   }
-  return missing > 0 ? kExitNoKey : kExitOk;
+  if (missing > 0) return kExitNoKey;
+  return unreadable > 0 ? kExitError : kExitOk;
 }
 
 }  // namespace
@@ -111,14 +186,17 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<Flags>();
   CLI::App* c = app.add_subcommand(
       "keys",
-      "list the envelopes under DIRs with their provider and keyID and whether "
-      "the key can be "
-      "had now; fetches each distinct key once; exit 3 if any is missing");
+      "list the dumps (dumpcrypt envelopes and VMware .ve files) in FILEs and "
+      "under DIRs with their provider and keyID, and whether the key can be "
+      "had now and opens them; fetches each distinct key once; exit 3 if any "
+      "is missing or wrong, else 1 if a file could not be read");
   f->keys.Add(c);
   c->add_flag("--json", f->json,
               "print JSON (bytes of file names that are not UTF-8 are shown "
               "as U+FFFD)");
-  c->add_option("DIR", f->dirs, "folders to search (recursively)")->required();
+  c->add_option("PATH", f->paths,
+                "dumps, or folders to search for them (recursively)")
+      ->required();
   c->callback([f, exit_code] { *exit_code = RunKeys(*f); });
 }
 

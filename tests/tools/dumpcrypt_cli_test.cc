@@ -208,6 +208,20 @@ TEST_F(CliTest, KeyProblemsExitThreeNamingFileAndKey) {
   EXPECT_THAT(r.err, HasSubstr("keyID 'host-key'"));
   EXPECT_THAT(r.err, HasSubstr("wrong key"));
   EXPECT_EQ(access(dir_.File("out").c_str(), F_OK), -1);
+  // keys checks that the key it finds opens the file, not only that the
+  // keyID is there; files named on the command line are checked too.
+  r = Run({"keys", "--keystore", other, dir_.File("core.dce")});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("wrong key"));
+  EXPECT_THAT(r.out, HasSubstr("1 dumps, 1 distinct keys, 1 missing"));
+  r = Run({"keys", "--keystore", ks_, dir_.File("core.dce"), dir_.File("core"),
+           dir_.File("absent")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("available"));
+  EXPECT_THAT(r.out, HasSubstr("0 missing, 2 files not read"));
+  EXPECT_THAT(r.err, HasSubstr(dir_.File("core") +
+                               ": neither a dumpcrypt envelope nor"));
+  EXPECT_THAT(r.err, HasSubstr(dir_.File("absent") + ": No such file"));
   ASSERT_EQ(chmod(ks_.c_str(), 0644), 0);
   r = Run({"verify", "--keystore", ks_, dir_.File("core.dce")});
   EXPECT_EQ(r.exit_code, 3);

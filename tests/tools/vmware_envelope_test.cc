@@ -74,6 +74,20 @@ TEST_F(RealVeTest, ExtractWithTheHostKeyStoreAndWithTheRawKey) {
   EXPECT_THAT(r.out, HasSubstr("ESXConfiguration"));
 }
 
+TEST_F(RealVeTest, KeysFindsTheFileAndChecksItsKeyHash) {
+  ToolResult r = Dumpcrypt({"keys", "--json", "--vmware-keystore", info_, ve_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto dump = nlohmann::json::parse(r.out)["dumps"].at(0);
+  EXPECT_EQ(dump["format"], "vmware");
+  EXPECT_EQ(dump["key_id"], "7e62cec5-6aef-4d7e-838b-cae32eefd251");
+  EXPECT_EQ(dump["status"], "available");
+  r = Dumpcrypt({"keys", "--key-hex", std::string(64, '7'), kShared});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("wrong key"));
+  EXPECT_THAT(r.out, HasSubstr("local.tgz.ve"));
+  EXPECT_THAT(r.err, HasSubstr("does not match the file's keyHash"));
+}
+
 TEST_F(RealVeTest, WrongKeyIsExitThreeAndFlippedByteExitFour) {
   TempDir dir;
   ToolResult r = Dumpcrypt(
