@@ -3,8 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "fs/log.h"
 
 namespace dumpcrypt {
 
@@ -13,7 +18,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
   int fd =
       ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus(errno, "open audit log " + path);
-  return std::unique_ptr<AuditLog>(new AuditLog(UniqueFd(fd)));
+  return std::unique_ptr<AuditLog>(new AuditLog(UniqueFd(fd), path));
 }
 
 void AuditLog::Write(absl::string_view event, nlohmann::json fields) {
@@ -21,11 +26,17 @@ void AuditLog::Write(absl::string_view event, nlohmann::json fields) {
       {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
                                 absl::UTCTimeZone())},
       {"event", std::string(event)}};
-  line.update(fields);
+  if (fields.is_object()) line.update(fields);
   std::string text =
       line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text.push_back('\n');
-  (void)!::write(fd_.get(), text.data(), text.size());
+  const ssize_t n = ::write(fd_.get(), text.data(), text.size());
+  if (n == static_cast<ssize_t>(text.size())) {
+    failing_ = false;
+  } else if (!failing_.exchange(true)) {
+    LogLine(absl::StrCat("audit log ", path_, ": events are being lost: ",
+                         n < 0 ? std::strerror(errno) : "short write"));
+  }
 }
 
 }  // namespace dumpcrypt

@@ -2,6 +2,7 @@
 #ifndef DUMPCRYPT_FS_AUDIT_LOG_H_
 #define DUMPCRYPT_FS_AUDIT_LOG_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -20,13 +21,17 @@ class AuditLog {
 
   // Write appends {"time": RFC 3339 UTC with microseconds, "event": event,
   // ...fields} as one line with a single write(2), so lines from many
-  // threads never interleave. Failures are ignored: auditing must not take
-  // the file system down. Thread-safe.
+  // threads never interleave. A failed write does not fail the caller
+  // (auditing must not take the file system down); the first failure after
+  // a success is logged (LogLine) with the path and cause. Thread-safe.
   void Write(absl::string_view event, nlohmann::json fields);
 
  private:
-  explicit AuditLog(UniqueFd fd) : fd_(std::move(fd)) {}
+  AuditLog(UniqueFd fd, std::string path)
+      : fd_(std::move(fd)), path_(std::move(path)) {}
   const UniqueFd fd_;
+  const std::string path_;
+  std::atomic<bool> failing_{false};
 };
 
 }  // namespace dumpcrypt
