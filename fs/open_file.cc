@@ -55,12 +55,17 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
   }
   auto reader = [&]() -> absl::StatusOr<std::unique_ptr<EnvelopeReader>> {
     DC_ASSIGN_OR_RETURN(UniqueFd fd, ReopenReadOnly(inode->fd.get()));
-    DC_ASSIGN_OR_RETURN(EnvelopeHeader header, ReadHeader(fd.get()));
-    absl::StatusOr<SecretBytes> data_key = UnlockDataKey(header, *keys_);
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
+    if (absl::IsFailedPrecondition(header.status()))  // rewritten just now
+      return absl::AbortedError("no longer an envelope");
+    if (!header.ok()) return header.status();
+    absl::StatusOr<SecretBytes> data_key = UnlockDataKey(*header, *keys_);
     if (!data_key.ok())
       return absl::UnauthenticatedError(data_key.status().message());
-    return EnvelopeReader::Open(std::move(fd), std::move(header), *data_key);
+    return EnvelopeReader::Open(std::move(fd), std::move(header).value(),
+                                *data_key);
   }();
+  if (absl::IsAborted(reader.status())) return reader.status();
   if (!reader.ok()) {
     absl::Status status = Prefix(reader.status(), inode->path);
     LogLine(status.message());
