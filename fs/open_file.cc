@@ -116,6 +116,8 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::OpenVmware(
   auto fd = ReopenReadOnly(inode->fd.get());
   if (!fd.ok()) return Prefix(fd.status(), inode->path);
   auto header = ReadVeHeader(fd->get(), inode->ve->offset);
+  if (absl::IsFailedPrecondition(header.status()))  // rewritten just now
+    return absl::AbortedError("no longer an envelope");
   if (!header.ok())
     return fail("open_failed", Prefix(header.status(), inode->path));
   const KeyRef ref = RefOf(*inode);
