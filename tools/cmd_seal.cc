@@ -38,9 +38,13 @@ int RunSeal(const SealFlags& f) {
     Fail(cmd, type.status());
     return kExitUsage;
   }
+  const KeyRef ref{f.provider, f.key_id};
+  if (absl::Status valid = ValidateKeyRef(ref); !valid.ok()) {
+    Fail(cmd, valid);
+    return kExitUsage;
+  }
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
-  const KeyRef ref{f.provider, f.key_id};
   auto kek = (*resolver)->ResolveForSealing(ref);
   if (!kek.ok())
     return Fail(cmd, Prefix(kek.status(), KeyRefString(ref)), true);

@@ -274,6 +274,13 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
            "1048577", dir_.File("core"), dir_.File("x")})
           .exit_code,
       2);
+  for (const std::string& bad_id :
+       {std::string(), std::string(256, 'k'), std::string("a\nb")}) {
+    ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", bad_id,
+                        dir_.File("core"), dir_.File("x")});
+    EXPECT_EQ(r.exit_code, 2) << bad_id;
+    EXPECT_THAT(r.err, HasSubstr("keyID"));
+  }
   EXPECT_EQ(access(dir_.File("x").c_str(), F_OK), -1);
   EXPECT_EQ(Run({"describe", "--offset", "-5", dir_.File("core")}).exit_code,
             2);
