@@ -1,4 +1,8 @@
 // dumpcrypt: seal, describe, extract and verify encrypted core dumps.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 
@@ -6,8 +10,27 @@
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 
+namespace {
+
+// OpenStandardFds puts /dev/null on any of descriptors 0-2 that is closed,
+// as when the kernel starts a core_pattern handler with only stdin open:
+// else the first files opened take them, and messages go into those files.
+void OpenStandardFds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace dumpcrypt::cli;
+  OpenStandardFds();
   CLI::App app(
       "dumpcrypt: seal core dumps into encrypted envelopes (AES-256-XTS, "
       "per-sector tags, keys by keyID), describe them without a key, and "

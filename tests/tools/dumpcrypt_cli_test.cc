@@ -187,6 +187,31 @@ TEST_F(CliTest, SealFromStdin) {
   EXPECT_THAT(r.out, HasSubstr("core.42"));
 }
 
+// The kernel starts a core_pattern handler with only stdin open. What seal
+// opens must not land on descriptors 1 and 2, where any message would then
+// be written into the envelope.
+TEST_F(CliTest, SealAsACorePatternHandlerKeepsItsOutputOffStderr) {
+  const std::string script = R"(
+    mkfifo "$1/fifo"
+    "$2" seal --keystore "$1/ks" --key-id host-key - "$1/h.dce" <"$1/fifo" 1>&- 2>&- &
+    seal=$!
+    exec 3>"$1/fifo"
+    printf 'first bytes' >&3
+    for i in $(seq 100); do
+      ls -l /proc/$seal/fd | grep -q h.dce.dumpcrypt- && break
+      sleep 0.05
+    done
+    readlink /proc/$seal/fd/1 /proc/$seal/fd/2
+    exec 3>&-
+    wait $seal
+    echo "seal: $?")";
+  ToolResult r =
+      RunTool({"sh", "-c", script, "sh", dir_.path(), ToolPath("dumpcrypt")});
+  EXPECT_EQ(r.out, "/dev/null\n/dev/null\nseal: 0\n") << r.err;
+  r = Run({"extract", "--keystore", ks_, dir_.File("h.dce"), "-"});
+  EXPECT_EQ(r.out, "first bytes");
+}
+
 TEST_F(CliTest, KeyProblemsExitThreeNamingFileAndKey) {
   ASSERT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key",
                  dir_.File("core"), dir_.File("core.dce")})
