@@ -29,6 +29,12 @@ int RunExtract(const Flags& f) {
   // cannot be taken back, so there the tag is checked first, in a pass of
   // its own.
   const bool to_stdout = f.output == "-";
+  if (to_stdout && ::isatty(STDOUT_FILENO) == 1) {
+    Fail(cmd, absl::InvalidArgumentError(
+                  "not writing a decrypted dump to a terminal: give an OUTPUT "
+                  "file, or redirect or pipe stdout"));
+    return kExitUsage;
+  }
   std::optional<Opened> reader =
       OpenAny(cmd, f.file, f.keys, f.ve, to_stdout, &exit_code);
   if (!reader) return exit_code;

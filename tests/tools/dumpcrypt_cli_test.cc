@@ -313,7 +313,18 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
                  dir_.File("core"), "-"})
                 .exit_code,
             2);
-  ToolResult r = Run({"--help"});
+  // A dump sent to a terminal by mistake (script(1) gives it one).
+  ASSERT_EQ(Run({"seal", "--keystore", ks_, "--key-id", "host-key",
+                 dir_.File("core"), dir_.File("t.dce")})
+                .exit_code,
+            0);
+  ToolResult r = RunTool({"script", "-qec",
+                          ToolPath("dumpcrypt") + " extract --keystore " + ks_ +
+                              " " + dir_.File("t.dce") + " -",
+                          "/dev/null"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("not writing a decrypted dump to a terminal"));
+  r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("Exit status"));
 }
