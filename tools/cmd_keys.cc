@@ -53,24 +53,23 @@ struct Dump {
 // neither kind of envelope; an error if it cannot be read or is damaged.
 absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
   DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path));
+  Dump dump;
+  dump.path = path;
   absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
   if (header.ok()) {
-    KeyRef ref = header->primary_key();
-    return Dump{path,           "dumpcrypt",
-                std::move(ref), std::move(header).value(),
-                std::nullopt,   absl::OkStatus()};
+    dump.format = "dumpcrypt";
+    dump.ref = header->primary_key();
+    dump.header = std::move(header).value();
+    return dump;
   }
   if (!absl::IsFailedPrecondition(header.status())) return header.status();
   absl::StatusOr<VeHeader> ve = ReadVeHeader(fd.get());
   if (absl::IsFailedPrecondition(ve.status())) return std::nullopt;
   if (!ve.ok()) return ve.status();
-  KeyRef ref = VeKeyRef(ve->Attribute("vmware.keyInfo"));
-  return Dump{path,
-              "vmware",
-              std::move(ref),
-              std::nullopt,
-              std::move(ve).value(),
-              absl::OkStatus()};
+  dump.format = "vmware";
+  dump.ref = VeKeyRef(ve->Attribute("vmware.keyInfo"));
+  dump.ve = std::move(ve).value();
+  return dump;
 }
 
 // Check is whether `keys` has the key of `dump` and it opens the file:
