@@ -297,6 +297,15 @@ CLI::Validator ByteOffset() {
       "BYTES");
 }
 
+CLI::Validator AFile() {
+  return CLI::Validator(
+      [](const std::string& s) -> std::string {
+        return s == "-" ? "an envelope is read from a file, not from stdin"
+                        : "";
+      },
+      "FILE");
+}
+
 void PrintJson(const nlohmann::json& j) {
   std::printf(
       "%s\n",

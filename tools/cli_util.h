@@ -118,6 +118,10 @@ class CleanupOnSignal {
 // ByteOffset checks an option is a whole number of bytes (no sign).
 CLI::Validator ByteOffset();
 
+// AFile refuses "-" for an envelope argument: envelopes are read at random
+// offsets, so they must be files, not stdin.
+CLI::Validator AFile();
+
 // PrintJson prints `j` to stdout, indented, with a newline. Bytes that are
 // not UTF-8 (in a file name or a .ve attribute) are printed as U+FFFD, so the
 // output is always valid JSON.

@@ -170,7 +170,8 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
       ->check(ByteOffset());
   c->add_option("FILE", f->files,
                 "envelopes to describe (dumpcrypt or VMware .ve)")
-      ->required();
+      ->required()
+      ->check(AFile());
   c->callback([f, exit_code] {
     nlohmann::json all = nlohmann::json::array();
     for (const std::string& path : f->files) {

@@ -164,7 +164,7 @@ void AddExtractCommand(CLI::App& app, int* exit_code) {
   f->keys.Add(c);
   f->ve.Add(c);
   c->add_flag("--force", f->force, "replace OUTPUT if it exists");
-  c->add_option("FILE", f->file, "envelope")->required();
+  c->add_option("FILE", f->file, "envelope")->required()->check(AFile());
   c->add_option("OUTPUT", f->output, "plaintext file, or -")->required();
   c->callback([f, exit_code] { *exit_code = RunExtract(*f); });
 }
@@ -177,7 +177,7 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
       "damaged sectors if any");
   f->keys.Add(c);
   f->ve.Add(c);
-  c->add_option("FILE", f->file, "envelope")->required();
+  c->add_option("FILE", f->file, "envelope")->required()->check(AFile());
   c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
 }
 

@@ -309,6 +309,15 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(access(dir_.File("x").c_str(), F_OK), -1);
   EXPECT_EQ(Run({"describe", "--offset", "-5", dir_.File("core")}).exit_code,
             2);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"describe", "-"},
+        std::vector<std::string>{"verify", "--keystore", ks_, "-"},
+        std::vector<std::string>{"extract", "--keystore", ks_, "-",
+                                 dir_.File("x")}}) {
+    ToolResult r = Run(args, "piped bytes");
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("not from stdin")) << args[0];
+  }
   EXPECT_EQ(Run({"extract", "--key-hex", std::string(64, 'a'), "--offset", "-1",
                  dir_.File("core"), "-"})
                 .exit_code,
