@@ -79,7 +79,8 @@ TEST_F(MountBehaviorTest, KeysAreFetchedLazilyOncePerKeyId) {
   EXPECT_EQ(CountEvents("key_fetched"), 0);
   // Reading them all fetches each of the three keys once.
   for (int i = 0; i < 20; ++i) {
-    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data) << i;
+    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data)
+        << i;
   }
   EXPECT_EQ(CountEvents("key_fetched"), 3);
   EXPECT_EQ(CountEvents("open"), 20);

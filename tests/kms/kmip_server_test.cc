@@ -292,7 +292,8 @@ TEST_F(KmipMountTest, KeysAreFetchedLazilyOncePerKey) {
   EXPECT_EQ(RunTool({"find", mnt_, "-type", "f"}).exit_code, 0);
   EXPECT_EQ(Gets(), before);  // no KMIP request to list
   for (int i = 0; i < 20; ++i)
-    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data) << i;
+    EXPECT_TRUE(ReadFileOrFail(mnt_ + "/dump" + std::to_string(i)) == data)
+        << i;
   EXPECT_EQ(Gets() - before, 3);
   EXPECT_EQ(Requests() - requests_before, 3);  // state and key in one each
 }
