@@ -211,15 +211,28 @@ TEST_F(DumpTreeTest, TamperedSectorFailsOnlyItsRange) {
   EXPECT_TRUE(std::equal(buf.begin(), buf.end(), core_.begin() + 4 * 4096));
 }
 
-TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeAndFailsToOpen) {
+TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
   std::vector<uint8_t> broken(kEnvelopeMagic.begin(), kEnvelopeMagic.end());
   broken.resize(200, 0xee);
   testing::WriteFileOrDie(src_ + "/broken.dce", broken);
   const uint64_t ino = LookupPath("broken");
   ASSERT_NE(ino, 0u);
   EXPECT_EQ(tree_->GetAttr(ino)->st_size, 0);
-  EXPECT_EQ(tree_->Open(ino, Caller{}).status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_THAT(*tree_->ListXattr(ino),
+              ::testing::ElementsAre("user.dumpcrypt.error"));
+  ASSERT_OK_AND_ASSIGN(std::string why,
+                       tree_->GetXattr(ino, "user.dumpcrypt.error"));
+  EXPECT_FALSE(why.empty());
+  EXPECT_EQ(tree_->GetXattr(ino, "user.dumpcrypt.key_id").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  const absl::Status open = tree_->Open(ino, Caller{}).status();
+  EXPECT_EQ(open.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(open.message()), HasSubstr(why));
+  // A plain file has no such attribute.
+  EXPECT_EQ(tree_->GetXattr(LookupPath("notes.dce"), "user.dumpcrypt.error")
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(DumpTreeTest, ForgetReleasesInodes) {

@@ -19,6 +19,10 @@ absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
                                                const std::string& name) {
   std::shared_ptr<Inode> inode = Get(ino);
   if (inode == nullptr) return absl::NotFoundError("stale inode");
+  if (inode->kind == Kind::kBrokenEnvelope &&
+      name == absl::StrCat(kXattrPrefix, "error")) {
+    return inode->broken;
+  }
   if ((inode->kind != Kind::kEnvelope && inode->kind != Kind::kVmware) ||
       !absl::StartsWith(name, kXattrPrefix)) {
     return absl::FailedPreconditionError(name);
@@ -87,6 +91,8 @@ absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {
   if (inode->kind == Kind::kEnvelope) {
     for (const char* n : kXattrNames)
       names.push_back(absl::StrCat(kXattrPrefix, n));
+  } else if (inode->kind == Kind::kBrokenEnvelope) {
+    names.push_back(absl::StrCat(kXattrPrefix, "error"));
   } else if (inode->kind == Kind::kVmware) {
     for (const char* n : {"key_id", "provider", "type", "integrity",
                           "key_status", "verified"}) {
