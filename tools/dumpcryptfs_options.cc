@@ -70,6 +70,8 @@ const char kDumpcryptfsUsage[] =
     "Errors: a missing or wrong key fails open() with ENOKEY; a sector that "
     "fails\n"
     "its integrity check fails that read with EIO; every write answers EROFS.\n"
+    "A damaged envelope shows with size 0 and fails open() with EIO; its\n"
+    "attribute user.dumpcrypt.error says why (getfattr -d).\n"
     "Also works from /etc/fstab:\n"
     "    /var/crash  /mnt/dumps  fuse.dumpcryptfs  "
     "keystore=/etc/dumpcrypt/keys  0 0\n";
