@@ -1,7 +1,11 @@
 // dumpcrypt keys: which keys the dumps (dumpcrypt envelopes and VMware .ve
 // files) under some folders need, and whether they can be had now.
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -52,7 +56,7 @@ struct Dump {
 // Probe reads the header of the regular file `path`: nullopt if it is
 // neither kind of envelope; an error if it cannot be read or is damaged.
 absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
-  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path));
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
   Dump dump;
   dump.path = path;
   absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
@@ -70,6 +74,30 @@ absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
   dump.ref = VeKeyRef(ve->Attribute("vmware.keyInfo"));
   dump.ve = std::move(ve).value();
   return dump;
+}
+
+// Walk calls `file` for each regular file under `dir`, in name order, and
+// `fail` for each folder it cannot list, and goes on. Symlinks are not
+// followed, as in the mount.
+void Walk(const std::filesystem::path& dir,
+          const std::function<void(const std::string&)>& file,
+          const std::function<void(const absl::Status&)>& fail) {
+  std::vector<std::filesystem::directory_entry> entries;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    entries.push_back(*it);
+  }
+  if (ec) return fail(ErrnoStatus(ec.value(), dir.string()));
+  std::sort(entries.begin(), entries.end());
+  for (const auto& entry : entries) {
+    const std::filesystem::file_type type = entry.symlink_status(ec).type();
+    if (type == std::filesystem::file_type::regular) {
+      file(entry.path().string());
+    } else if (type == std::filesystem::file_type::directory) {
+      Walk(entry.path(), file, fail);
+    }
+  }
 }
 
 // Check is whether `keys` has the key of `dump` and it opens the file:
@@ -93,18 +121,19 @@ int RunKeys(const Flags& f) {
   KeyCache keys(std::move(resolver).value(), KeyCache::Options());
   std::vector<Dump> dumps;
   int unreadable = 0;
+  auto not_read = [&](const absl::Status& status) {
+    ++unreadable;
+    Fail(cmd, status);
+  };
   auto probe = [&](const std::string& path, bool named) {
     absl::StatusOr<std::optional<Dump>> dump = Probe(path);
     if (!dump.ok()) {
-      ++unreadable;
-      Fail(cmd, Prefix(dump.status(), path));
+      not_read(Prefix(dump.status(), path));
     } else if (dump->has_value()) {
       dumps.push_back(std::move(**dump));
     } else if (named) {
-      ++unreadable;
-      Fail(cmd, absl::FailedPreconditionError(
-                    path + ": neither a dumpcrypt envelope nor a VMware .ve "
-                           "file"));
+      not_read(absl::FailedPreconditionError(
+          path + ": neither a dumpcrypt envelope nor a VMware .ve file"));
     }
   };
   for (const std::string& path : f.paths) {
@@ -113,19 +142,14 @@ int RunKeys(const Flags& f) {
       if (std::filesystem::is_regular_file(path, ec)) {
         probe(path, true);
       } else {
-        ++unreadable;
-        Fail(cmd, ec ? ErrnoStatus(ec.value(), path)
-                     : absl::InvalidArgumentError(
-                           path + ": neither a folder nor a file"));
+        not_read(ec ? ErrnoStatus(ec.value(), path)
+                    : absl::InvalidArgumentError(
+                          path + ": neither a folder nor a file"));
       }
       continue;
     }
-    for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator();
-         it.increment(ec)) {
-      if (it->is_regular_file(ec)) probe(it->path().string(), false);
-    }
-    if (ec) return Fail(cmd, ErrnoStatus(ec.value(), path));
+    Walk(
+        path, [&](const std::string& file) { probe(file, false); }, not_read);
   }
   std::map<std::pair<std::string, std::string>, absl::Status> results;
   for (Dump& d : dumps) {
@@ -194,7 +218,8 @@ void AddKeysCommand(CLI::App& app, int* exit_code) {
               "print JSON (bytes of file names that are not UTF-8 are shown "
               "as U+FFFD)");
   c->add_option("PATH", f->paths,
-                "dumps, or folders to search for them (recursively)")
+                "dumps, or folders to search for them (recursively; "
+                "symlinks inside are not followed)")
       ->required();
   c->callback([f, exit_code] { *exit_code = RunKeys(*f); });
 }

@@ -1,0 +1,93 @@
+// `dumpcrypt keys` over folders, run for real: what a walk counts and what it
+// says about what it could not read.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/run_tool.h"
+#include "tests/testutil.h"
+
+namespace dumpcrypt::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class KeysCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(
+        Run({"keystore", "new", "--keystore", ks_, "--key-id", "k"}).exit_code,
+        0);
+    WriteFileOrDie(dir_.File("core"), RandomBytes(10000, 1));
+    ASSERT_EQ(mkdir(dumps_.c_str(), 0755), 0);
+  }
+  ToolResult Run(std::vector<std::string> args,
+                 std::vector<std::string> before = {}) {
+    args.insert(args.begin(), ToolPath("dumpcrypt"));
+    before.insert(before.end(), args.begin(), args.end());
+    return RunTool(before);
+  }
+  void Seal(const std::string& out) {
+    ToolResult r = Run(
+        {"seal", "--keystore", ks_, "--key-id", "k", dir_.File("core"), out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::vector<std::string> Files(const nlohmann::json& j) {
+    std::vector<std::string> files;
+    for (const auto& d : j["dumps"]) files.push_back(d["file"]);
+    return files;
+  }
+
+  TempDir dir_;
+  const std::string ks_ = dir_.File("ks");
+  const std::string dumps_ = dir_.File("dumps");
+};
+
+TEST_F(KeysCommandTest, FoldersAreWalkedInOrderWithoutFollowingLinks) {
+  TempDir outside;
+  ASSERT_NO_FATAL_FAILURE(Seal(outside.File("elsewhere.dce")));
+  ASSERT_EQ(mkdir((dumps_ + "/sub").c_str(), 0755), 0);
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/z.dce"));
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/sub/b.dce"));
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/a.dce"));
+  ASSERT_EQ(symlink("a.dce", (dumps_ + "/link.dce").c_str()), 0);
+  ASSERT_EQ(symlink(outside.path().c_str(), (dumps_ + "/outside").c_str()), 0);
+  ASSERT_EQ(symlink("nothing", (dumps_ + "/dangling").c_str()), 0);
+  ASSERT_EQ(mkfifo((dumps_ + "/fifo").c_str(), 0644), 0);
+
+  ToolResult r = Run({"keys", "--json", "--keystore", ks_, dumps_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_THAT(Files(j), ElementsAre(dumps_ + "/a.dce", dumps_ + "/sub/b.dce",
+                                    dumps_ + "/z.dce"));
+  EXPECT_EQ(j["summary"]["dumps"], 3);
+  EXPECT_EQ(j["summary"]["unreadable"], 0);
+  // A symlink named on the command line is followed.
+  r = Run({"keys", "--keystore", ks_, dumps_ + "/link.dce"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1 dumps, 1 distinct keys, 0 missing\n"));
+}
+
+TEST_F(KeysCommandTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/a.dce"));
+  ASSERT_EQ(mkdir((dumps_ + "/locked").c_str(), 0700), 0);
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/locked/x.dce"));
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/m.dce"));
+  // Owned by another user and without the capabilities that bypass file
+  // permissions, root cannot list it.
+  ASSERT_EQ(chown((dumps_ + "/locked").c_str(), 65534, 65534), 0);
+  const std::vector<std::string> no_bypass = {"setpriv", "--bounding-set",
+                                              "-dac_override,-dac_read_search"};
+  ToolResult r = Run({"keys", "--json", "--keystore", ks_, dumps_}, no_bypass);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(dumps_ + "/locked: Permission denied"));
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_THAT(Files(j), ElementsAre(dumps_ + "/a.dce", dumps_ + "/m.dce"));
+  EXPECT_EQ(j["summary"]["unreadable"], 1);
+}
+
+}  // namespace
+}  // namespace dumpcrypt::testing
