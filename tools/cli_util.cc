@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -300,8 +301,14 @@ CLI::Validator ByteOffset() {
 CLI::Validator AFile() {
   return CLI::Validator(
       [](const std::string& s) -> std::string {
-        return s == "-" ? "an envelope is read from a file, not from stdin"
-                        : "";
+        if (s == "-") return "an envelope is read from a file, not from stdin";
+        struct stat st;
+        if (::stat(s.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+          return s +
+                 " is a folder: name its files, or list the dumps under "
+                 "it with `dumpcrypt keys`";
+        }
+        return "";
       },
       "FILE");
 }

@@ -318,6 +318,9 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << args[0];
     EXPECT_THAT(r.err, HasSubstr("not from stdin")) << args[0];
   }
+  ToolResult folder = Run({"describe", dir_.File("core"), dir_.path()});
+  EXPECT_EQ(folder.exit_code, 2);
+  EXPECT_THAT(folder.err, HasSubstr(dir_.path() + " is a folder"));
   EXPECT_EQ(Run({"extract", "--key-hex", std::string(64, 'a'), "--offset", "-1",
                  dir_.File("core"), "-"})
                 .exit_code,
