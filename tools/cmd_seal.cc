@@ -43,6 +43,12 @@ int RunSeal(const SealFlags& f) {
     Fail(cmd, valid);
     return kExitUsage;
   }
+  if (f.input == "-" && ::isatty(STDIN_FILENO) == 1) {
+    Fail(cmd, absl::InvalidArgumentError(
+                  "not reading a dump from a terminal: give an INPUT file, "
+                  "or redirect or pipe stdin"));
+    return kExitUsage;
+  }
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
   auto kek = (*resolver)->ResolveForSealing(ref);

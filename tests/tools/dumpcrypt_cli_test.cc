@@ -336,6 +336,13 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
                           "/dev/null"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("not writing a decrypted dump to a terminal"));
+  r = RunTool({"script", "-qec",
+               ToolPath("dumpcrypt") + " seal --keystore " + ks_ +
+                   " --key-id host-key - " + dir_.File("tty.dce"),
+               "/dev/null"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("not reading a dump from a terminal"));
+  EXPECT_EQ(access(dir_.File("tty.dce").c_str(), F_OK), -1);
   r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("Exit status"));
