@@ -16,6 +16,7 @@
 namespace dumpcrypt {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::RandomBytes;
@@ -228,6 +229,19 @@ TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
   const absl::Status open = tree_->Open(ino, Caller{}).status();
   EXPECT_EQ(open.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(open.message()), HasSubstr(why));
+  // The failed open is audited.
+  ASSERT_OK_AND_ASSIGN(auto audit, AuditLog::Open(dir_.File("audit")));
+  ASSERT_OK_AND_ASSIGN(
+      auto audited,
+      DumpTree::Create(Showing(src_, ".dce"), keys_.get(), audit.get()));
+  auto entry = audited->Lookup(DumpTree::kRootIno, "broken");
+  ASSERT_OK(entry.status());
+  EXPECT_FALSE(audited->Open(entry->ino, Caller{7, 8, 9}).ok());
+  const std::vector<uint8_t> line = testing::ReadFileOrFail(dir_.File("audit"));
+  EXPECT_THAT(std::string(line.begin(), line.end()),
+              AllOf(HasSubstr("\"event\":\"integrity_failure\""),
+                    HasSubstr("\"path\":\"broken.dce\""),
+                    HasSubstr("\"uid\":7"), HasSubstr(why)));
   // A plain file has no such attribute.
   EXPECT_EQ(tree_->GetXattr(LookupPath("notes.dce"), "user.dumpcrypt.error")
                 .status()

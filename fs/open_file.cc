@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
       absl::Status status =
           absl::DataLossError(absl::StrCat(inode->path, ": ", inode->broken));
       LogLine(status.message());
+      Audit("integrity_failure", *inode, &caller, status);
       return status;
     }
     case Kind::kEnvelope:
