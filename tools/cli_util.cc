@@ -125,7 +125,7 @@ absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
 namespace {
 
 // FinishEnvelope unlocks the envelope whose header was read from `fd` and
-// opens its reader; on failure it reports as OpenEnvelope does.
+// opens its reader; on failure it reports as OpenAny does.
 std::unique_ptr<EnvelopeReader> FinishEnvelope(
     const std::string& command, const std::string& path, KeyResolver& resolver,
     UniqueFd fd, absl::StatusOr<EnvelopeHeader> header, int* exit_code) {
@@ -149,23 +149,11 @@ std::unique_ptr<EnvelopeReader> FinishEnvelope(
 
 }  // namespace
 
-std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
-                                             const std::string& path,
-                                             const KeySourceFlags& keys,
-                                             int* exit_code) {
-  auto resolver = keys.MakeResolver();
-  if (!resolver.ok()) {
-    *exit_code = Fail(command, resolver.status(), true);
-    return nullptr;
-  }
-  auto fd = OpenReadOnly(path);
-  if (!fd.ok()) {
-    *exit_code = Fail(command, Prefix(fd.status(), path));
-    return nullptr;
-  }
-  auto header = ReadHeader(fd->get());
-  return FinishEnvelope(command, path, **resolver, std::move(fd).value(),
-                        std::move(header), exit_code);
+int WorseExit(int a, int b) {
+  auto rank = [](int code) {
+    return code == kExitIntegrity ? 3 : code == kExitNoKey ? 2 : code != 0;
+  };
+  return rank(a) >= rank(b) ? a : b;
 }
 
 void VeFlags::Add(CLI::App* cmd) {
@@ -186,9 +174,9 @@ std::vector<std::string> VeFlags::Contexts() const {
 }
 
 std::optional<Opened> OpenAny(const std::string& command,
-                              const std::string& path,
-                              const KeySourceFlags& keys, const VeFlags& ve,
-                              bool verify_ve, int* exit_code) {
+                              const std::string& path, KeyResolver& keys,
+                              const VeFlags& ve, bool verify_ve,
+                              int* exit_code) {
   Opened opened;
   if (!ve.offset.has_value()) {
     auto fd = OpenReadOnly(path);
@@ -198,22 +186,12 @@ std::optional<Opened> OpenAny(const std::string& command,
     }
     auto header = ReadHeader(fd->get());
     if (!absl::IsFailedPrecondition(header.status())) {
-      auto resolver = keys.MakeResolver();
-      if (!resolver.ok()) {
-        *exit_code = Fail(command, resolver.status(), true);
-        return std::nullopt;
-      }
       opened.dumpcrypt =
-          FinishEnvelope(command, path, **resolver, std::move(fd).value(),
+          FinishEnvelope(command, path, keys, std::move(fd).value(),
                          std::move(header), exit_code);
       if (opened.dumpcrypt == nullptr) return std::nullopt;
       return opened;
     }
-  }
-  auto resolver = keys.MakeResolver();
-  if (!resolver.ok()) {
-    *exit_code = Fail(command, resolver.status(), true);
-    return std::nullopt;
   }
   auto fd = OpenReadOnly(path);
   auto header = fd.ok() ? ReadVeHeader(fd->get(), ve.offset) : fd.status();
@@ -228,7 +206,7 @@ std::optional<Opened> OpenAny(const std::string& command,
     return std::nullopt;
   }
   const KeyRef ref = VeKeyRef(header->Attribute("vmware.keyInfo"));
-  auto key = (*resolver)->Resolve(ref);
+  auto key = keys.Resolve(ref);
   if (!key.ok()) {
     *exit_code = Fail(
         command, Prefix(key.status(), path + ": " + KeyRefString(ref)), true);

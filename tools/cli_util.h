@@ -72,19 +72,16 @@ struct Opened {
 
 // OpenAny opens `path` as a dumpcrypt envelope or, failing that, as a VMware
 // envelope (checking its tag when `verify_ve`), with keys from `keys`. On
-// failure it reports, sets *exit_code (1, 3 or 4) and returns nullopt.
+// failure it reports, sets *exit_code (1 unreadable, not an envelope or
+// damaged header; 3 no key or the wrong one; 4 damaged) and returns nullopt.
 std::optional<Opened> OpenAny(const std::string& command,
-                              const std::string& path,
-                              const KeySourceFlags& keys, const VeFlags& ve,
-                              bool verify_ve, int* exit_code);
+                              const std::string& path, KeyResolver& keys,
+                              const VeFlags& ve, bool verify_ve,
+                              int* exit_code);
 
-// OpenEnvelope opens `path` with keys from the source `keys` names. On
-// failure it reports and sets *exit_code (1 unreadable or not an envelope,
-// 3 no key source or key, 4 damaged) and returns null.
-std::unique_ptr<EnvelopeReader> OpenEnvelope(const std::string& command,
-                                             const std::string& path,
-                                             const KeySourceFlags& keys,
-                                             int* exit_code);
+// WorseExit is the exit status that says more of the two: 4 (damage) over 3
+// (keys) over 1 (other errors) over 0.
+int WorseExit(int a, int b);
 
 // ParseKeyHex decodes 64 hex digits (or, for "-", a line from stdin)
 // straight into locked memory. INVALID_ARGUMENT otherwise.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/file_io.h"
 #include "crypto/status_macros.h"
+#include "kms/key_cache.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 
@@ -18,6 +19,7 @@ struct Flags {
   KeySourceFlags keys;
   VeFlags ve;
   std::string file, output;
+  std::vector<std::string> files;  // verify
   bool force = false;
 };
 
@@ -35,8 +37,10 @@ int RunExtract(const Flags& f) {
                   "file, or redirect or pipe stdout"));
     return kExitUsage;
   }
+  auto keys = f.keys.MakeResolver();
+  if (!keys.ok()) return Fail(cmd, keys.status(), true);
   std::optional<Opened> reader =
-      OpenAny(cmd, f.file, f.keys, f.ve, to_stdout, &exit_code);
+      OpenAny(cmd, f.file, **keys, f.ve, to_stdout, &exit_code);
   if (!reader) return exit_code;
   // A VMware envelope extracts to its payload alone (no cleartext prefix).
   const uint64_t start = reader->vmware ? reader->vmware->header().offset : 0;
@@ -83,17 +87,17 @@ int RunExtract(const Flags& f) {
   return kExitOk;
 }
 
-int RunVerify(const Flags& f) {
+// VerifyOne checks every sector of `file` and returns its exit status.
+int VerifyOne(const std::string& file, KeyResolver& keys, const VeFlags& ve) {
   const std::string cmd = "verify";
   int exit_code = kExitOk;
-  std::optional<Opened> opened =
-      OpenAny(cmd, f.file, f.keys, f.ve, true, &exit_code);
+  std::optional<Opened> opened = OpenAny(cmd, file, keys, ve, true, &exit_code);
   if (!opened) return exit_code;
   if (opened->vmware) {
     std::printf(
         "%s: OK: VMware envelope, GCM tag verified (context \"%s\"), payload "
         "%llu bytes\n",
-        f.file.c_str(), opened->vmware->verified_context()->c_str(),
+        file.c_str(), opened->vmware->verified_context()->c_str(),
         static_cast<unsigned long long>(opened->vmware->payload_length()));
     return kExitOk;
   }
@@ -110,7 +114,7 @@ int RunVerify(const Flags& f) {
       continue;
     }
     if (got.status().code() != absl::StatusCode::kDataLoss) {
-      return Fail(cmd, Prefix(got.status(), f.file));
+      return Fail(cmd, Prefix(got.status(), file));
     }
     // Find every bad sector of this chunk, one sector at a time.
     const uint64_t end = std::min<uint64_t>(pos + kChunk, reader->size());
@@ -126,7 +130,7 @@ int RunVerify(const Flags& f) {
       if (!one.ok()) {
         ++bad;
         if (bad <= 20)
-          std::fprintf(stderr, "%s: %s\n", f.file.c_str(),
+          std::fprintf(stderr, "%s: %s\n", file.c_str(),
                        std::string(one.status().message()).c_str());
       }
       at += len;
@@ -135,22 +139,39 @@ int RunVerify(const Flags& f) {
   }
   if (bad > 0) {
     std::fprintf(stderr, "%s: FAILED: %llu of %llu sectors damaged%s\n",
-                 f.file.c_str(), static_cast<unsigned long long>(bad),
+                 file.c_str(), static_cast<unsigned long long>(bad),
                  static_cast<unsigned long long>(h.SectorCount()),
                  bad > 20 ? " (first 20 listed)" : "");
     return kExitIntegrity;
   }
   if (h.integrity) {
     std::printf("%s: OK: header and all %llu sector tags verified\n",
-                f.file.c_str(),
-                static_cast<unsigned long long>(h.SectorCount()));
+                file.c_str(), static_cast<unsigned long long>(h.SectorCount()));
   } else {
     std::printf(
         "%s: header verified; sealed without integrity tags, so sector "
         "contents cannot be checked\n",
-        f.file.c_str());
+        file.c_str());
   }
   return kExitOk;
+}
+
+int RunVerify(const Flags& f) {
+  auto source = f.keys.MakeResolver();
+  if (!source.ok()) return Fail("verify", source.status(), true);
+  KeyCache keys(std::move(source).value(), KeyCache::Options());
+  int exit_code = kExitOk;
+  int failed = 0;
+  for (const std::string& file : f.files) {
+    const int one = VerifyOne(file, keys, f.ve);
+    failed += one != kExitOk;
+    exit_code = WorseExit(exit_code, one);
+  }
+  if (f.files.size() > 1) {
+    std::printf("%zu files: %zu verified, %d failed\n", f.files.size(),
+                f.files.size() - failed, failed);
+  }
+  return exit_code;
 }
 
 }  // namespace
@@ -173,11 +194,14 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<Flags>();
   CLI::App* c = app.add_subcommand(
       "verify",
-      "read every sector and check every tag; exit 4 and list the "
-      "damaged sectors if any");
+      "read every sector and check every tag of each FILE; list the damaged "
+      "sectors; exit 4 if any file is damaged, else 3 if a key is missing or "
+      "wrong, else 1 on any other error");
   f->keys.Add(c);
   f->ve.Add(c);
-  c->add_option("FILE", f->file, "envelope")->required()->check(AFile());
+  c->add_option("FILE", f->files, "envelopes (each key is fetched once)")
+      ->required()
+      ->check(AFile());
   c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
 }
 

@@ -1,5 +1,5 @@
-// `dumpcrypt keys` over folders, run for real: what a walk counts and what it
-// says about what it could not read.
+// dumpcrypt commands over many dumps, run for real: what `keys` counts in a
+// folder and says about what it could not read; `verify` of several files.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +14,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
-class KeysCommandTest : public ::testing::Test {
+class ManyFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(
@@ -46,7 +47,7 @@ class KeysCommandTest : public ::testing::Test {
   const std::string dumps_ = dir_.File("dumps");
 };
 
-TEST_F(KeysCommandTest, FoldersAreWalkedInOrderWithoutFollowingLinks) {
+TEST_F(ManyFilesTest, FoldersAreWalkedInOrderWithoutFollowingLinks) {
   TempDir outside;
   ASSERT_NO_FATAL_FAILURE(Seal(outside.File("elsewhere.dce")));
   ASSERT_EQ(mkdir((dumps_ + "/sub").c_str(), 0755), 0);
@@ -71,7 +72,7 @@ TEST_F(KeysCommandTest, FoldersAreWalkedInOrderWithoutFollowingLinks) {
   EXPECT_THAT(r.out, HasSubstr("1 dumps, 1 distinct keys, 0 missing\n"));
 }
 
-TEST_F(KeysCommandTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
+TEST_F(ManyFilesTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
   ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/a.dce"));
   ASSERT_EQ(mkdir((dumps_ + "/locked").c_str(), 0700), 0);
   ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/locked/x.dce"));
@@ -87,6 +88,42 @@ TEST_F(KeysCommandTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_THAT(Files(j), ElementsAre(dumps_ + "/a.dce", dumps_ + "/m.dce"));
   EXPECT_EQ(j["summary"]["unreadable"], 1);
+}
+
+TEST_F(ManyFilesTest, VerifyChecksEachFileAndExitsWithTheWorstOutcome) {
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/good.dce"));
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/bad.dce"));
+  std::vector<uint8_t> bytes = ReadFileOrFail(dumps_ + "/bad.dce");
+  bytes[4096 + 2 * (4096 + 16) + 10] ^= 0x01;  // sector 2
+  WriteFileOrDie(dumps_ + "/bad.dce", bytes);
+  WriteFileOrDie(dumps_ + "/notes", std::vector<uint8_t>{'n'});
+  const std::string other_ks = dir_.File("other");
+  ASSERT_EQ(
+      Run({"keystore", "new", "--keystore", other_ks, "--key-id", "other"})
+          .exit_code,
+      0);
+  ToolResult r = Run({"seal", "--keystore", other_ks, "--key-id", "other",
+                      dir_.File("core"), dumps_ + "/nokey.dce"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = Run({"verify", "--keystore", ks_, dumps_ + "/good.dce",
+           dumps_ + "/nokey.dce", dumps_ + "/bad.dce", dumps_ + "/notes"});
+  EXPECT_EQ(r.exit_code, 4);  // damage says more than a missing key
+  EXPECT_THAT(r.out, HasSubstr(dumps_ + "/good.dce: OK"));
+  EXPECT_THAT(r.out, HasSubstr("4 files: 1 verified, 3 failed"));
+  EXPECT_THAT(r.err, HasSubstr(dumps_ + "/bad.dce: integrity check failed "
+                                        "at sector 2 "));
+  EXPECT_THAT(r.err, HasSubstr(dumps_ + "/nokey.dce: keyID 'other'"));
+  EXPECT_THAT(r.err, HasSubstr(dumps_ + "/notes: neither"));
+  r = Run({"verify", "--keystore", ks_, dumps_ + "/good.dce",
+           dumps_ + "/nokey.dce", dumps_ + "/notes"});
+  EXPECT_EQ(r.exit_code, 3);
+  r = Run(
+      {"verify", "--keystore", ks_, dumps_ + "/notes", dumps_ + "/good.dce"});
+  EXPECT_EQ(r.exit_code, 1);
+  r = Run({"verify", "--keystore", ks_, dumps_ + "/good.dce"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, Not(HasSubstr("files:")));
 }
 
 }  // namespace
