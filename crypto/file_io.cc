@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,9 +157,11 @@ std::string BaseName(const std::string& path) {
 
 absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
                                               bool overwrite) {
-  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(path, " exists (not overwritten)"));
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return absl::FailedPreconditionError("is a folder, not a file name");
+    if (!overwrite) return absl::AlreadyExistsError("exists (not overwritten)");
   }
   std::string temp =
       DirName(path) + "/." + BaseName(path) + ".dumpcrypt-XXXXXX";
@@ -191,11 +194,9 @@ absl::Status AtomicFile::Commit() {
   const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
   if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(),
                   flags) != 0) {
-    if (errno == EEXIST) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(path_, " exists (not overwritten)"));
-    }
-    return ErrnoStatus(errno, "rename to " + path_);
+    if (errno == EEXIST)
+      return absl::AlreadyExistsError("exists (not overwritten)");
+    return ErrnoStatus(errno, "rename into place");
   }
   committed_ = true;
   fd_.Reset();

@@ -80,8 +80,10 @@ std::string BaseName(const std::string& path);
 // a partial file under the final name. Move-only; not thread-safe.
 class AtomicFile {
  public:
-  // Create makes the temporary file. ALREADY_EXISTS if `path` exists and
-  // !overwrite; the errno's code if the folder refuses the file.
+  // Create makes the temporary file. FAILED_PRECONDITION if `path` is a
+  // folder, ALREADY_EXISTS if it exists and !overwrite; the errno's code if
+  // the folder refuses the file. Messages about `path` itself do not name
+  // it: the caller does.
   static absl::StatusOr<AtomicFile> Create(const std::string& path,
                                            bool overwrite);
   AtomicFile(AtomicFile&& other) noexcept;

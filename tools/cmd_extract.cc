@@ -50,7 +50,7 @@ int RunExtract(const Flags& f) {
   int out_fd = STDOUT_FILENO;
   if (f.output != "-") {
     auto file = AtomicFile::Create(f.output, f.force);
-    if (!file.ok()) return Fail(cmd, file.status());
+    if (!file.ok()) return Fail(cmd, Prefix(file.status(), f.output));
     out.emplace(std::move(file).value());
     cleanup.emplace(out->temp_path());
     out_fd = out->fd();
@@ -68,7 +68,7 @@ int RunExtract(const Flags& f) {
     if (!write_error.ok()) return Fail(cmd, Prefix(write_error, f.output));
     if (!status.ok()) return Fail(cmd, Prefix(status, f.file));
     status = out->Commit();
-    return status.ok() ? kExitOk : Fail(cmd, status);
+    return status.ok() ? kExitOk : Fail(cmd, Prefix(status, f.output));
   }
   std::vector<uint8_t> buf(kChunk);
   for (uint64_t pos = start; pos < reader->size();) {
@@ -82,7 +82,7 @@ int RunExtract(const Flags& f) {
   }
   if (out.has_value()) {
     absl::Status status = out->Commit();
-    if (!status.ok()) return Fail(cmd, status);
+    if (!status.ok()) return Fail(cmd, Prefix(status, f.output));
   }
   return kExitOk;
 }

@@ -353,11 +353,21 @@ TEST_F(CliTest, ExistingOutputIsKeptUnlessForced) {
   ToolResult r = Run({"seal", "--keystore", ks_, "--key-id", "host-key",
                       dir_.File("core"), dir_.File("core.dce")});
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "dumpcrypt seal: " + dir_.File("core.dce") +
+                       ": exists (not overwritten)\n");
   EXPECT_EQ(ReadFileOrFail(dir_.File("core.dce")).size(), 1u);
   r = Run({"seal", "--force", "--keystore", ks_, "--key-id", "host-key",
            dir_.File("core"), dir_.File("core.dce")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GT(ReadFileOrFail(dir_.File("core.dce")).size(), core_.size());
+  // A folder is never an output, forced or not; nothing is left behind.
+  ASSERT_EQ(mkdir(dir_.File("folder").c_str(), 0755), 0);
+  r = Run({"extract", "--force", "--keystore", ks_, dir_.File("core.dce"),
+           dir_.File("folder")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(dir_.File("folder") + ": is a folder"));
+  EXPECT_EQ(Entries(),
+            (std::vector<std::string>{"core", "core.dce", "folder", "ks"}));
 }
 
 TEST_F(CliTest, InterruptedSealLeavesNothing) {
