@@ -76,19 +76,25 @@ absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
   return dump;
 }
 
+using NotRead = std::function<void(const std::string&, const absl::Status&)>;
+
+absl::Status FromErrorCode(const std::error_code& ec) {
+  return absl::UnknownError(ec.message());
+}
+
 // Walk calls `file` for each regular file under `dir`, in name order, and
 // `fail` for each folder it cannot list, and goes on. Symlinks are not
 // followed, as in the mount.
 void Walk(const std::filesystem::path& dir,
           const std::function<void(const std::string&)>& file,
-          const std::function<void(const absl::Status&)>& fail) {
+          const NotRead& fail) {
   std::vector<std::filesystem::directory_entry> entries;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(dir, ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     entries.push_back(*it);
   }
-  if (ec) return fail(ErrnoStatus(ec.value(), dir.string()));
+  if (ec) return fail(dir.string(), FromErrorCode(ec));
   std::sort(entries.begin(), entries.end());
   for (const auto& entry : entries) {
     const std::filesystem::file_type type = entry.symlink_status(ec).type();
@@ -120,20 +126,21 @@ int RunKeys(const Flags& f) {
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
   KeyCache keys(std::move(resolver).value(), KeyCache::Options());
   std::vector<Dump> dumps;
-  int unreadable = 0;
-  auto not_read = [&](const absl::Status& status) {
-    ++unreadable;
-    Fail(cmd, status);
+  std::vector<std::pair<std::string, absl::Status>> unread;
+  const NotRead not_read = [&](const std::string& path,
+                               const absl::Status& cause) {
+    unread.emplace_back(path, cause);
+    Fail(cmd, Prefix(cause, path));
   };
   auto probe = [&](const std::string& path, bool named) {
     absl::StatusOr<std::optional<Dump>> dump = Probe(path);
     if (!dump.ok()) {
-      not_read(Prefix(dump.status(), path));
+      not_read(path, dump.status());
     } else if (dump->has_value()) {
       dumps.push_back(std::move(**dump));
     } else if (named) {
-      not_read(absl::FailedPreconditionError(
-          path + ": neither a dumpcrypt envelope nor a VMware .ve file"));
+      not_read(path, absl::FailedPreconditionError(
+                         "neither a dumpcrypt envelope nor a VMware .ve file"));
     }
   };
   for (const std::string& path : f.paths) {
@@ -142,9 +149,9 @@ int RunKeys(const Flags& f) {
       if (std::filesystem::is_regular_file(path, ec)) {
         probe(path, true);
       } else {
-        not_read(ec ? ErrnoStatus(ec.value(), path)
-                    : absl::InvalidArgumentError(
-                          path + ": neither a folder nor a file"));
+        not_read(path, ec ? FromErrorCode(ec)
+                          : absl::InvalidArgumentError(
+                                "neither a folder nor a file"));
       }
       continue;
     }
@@ -175,10 +182,15 @@ int RunKeys(const Flags& f) {
                              {"status", Availability(status)},
                              {"cause", std::string(status.message())}});
     }
+    out["not_read"] = nlohmann::json::array();
+    for (const auto& [path, cause] : unread) {
+      out["not_read"].push_back(
+          {{"file", path}, {"cause", std::string(cause.message())}});
+    }
     out["summary"] = {{"dumps", dumps.size()},
                       {"keys", results.size()},
                       {"missing", missing},
-                      {"unreadable", unreadable}};
+                      {"unreadable", unread.size()}};
     PrintJson(out);
   } else {
     for (const Dump& d : dumps) {
@@ -196,11 +208,11 @@ int RunKeys(const Flags& f) {
     }
     std::printf("%zu dumps, %zu distinct keys, %d missing", dumps.size(),
                 results.size(), missing);
-    if (unreadable > 0) std::printf(", %d files not read", unreadable);
+    if (!unread.empty()) std::printf(", %zu files not read", unread.size());
     std::printf("\n");
   }
   if (missing > 0) return kExitNoKey;
-  return unreadable > 0 ? kExitError : kExitOk;
+  return unread.empty() ? kExitOk : kExitError;
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ TEST_F(ManyFilesTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_THAT(Files(j), ElementsAre(dumps_ + "/a.dce", dumps_ + "/m.dce"));
   EXPECT_EQ(j["summary"]["unreadable"], 1);
+  ASSERT_EQ(j["not_read"].size(), 1u);
+  EXPECT_EQ(j["not_read"][0]["file"], dumps_ + "/locked");
+  EXPECT_EQ(j["not_read"][0]["cause"], "Permission denied");
 }
 
 TEST_F(ManyFilesTest, VerifyChecksEachFileAndExitsWithTheWorstOutcome) {
