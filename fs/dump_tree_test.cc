@@ -219,8 +219,7 @@ TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
   const uint64_t ino = LookupPath("broken");
   ASSERT_NE(ino, 0u);
   EXPECT_EQ(tree_->GetAttr(ino)->st_size, 0);
-  EXPECT_THAT(*tree_->ListXattr(ino),
-              ::testing::ElementsAre("user.dumpcrypt.error"));
+  EXPECT_THAT(*tree_->ListXattr(ino), ElementsAre("user.dumpcrypt.error"));
   ASSERT_OK_AND_ASSIGN(std::string why,
                        tree_->GetXattr(ino, "user.dumpcrypt.error"));
   EXPECT_FALSE(why.empty());

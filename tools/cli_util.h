@@ -72,8 +72,8 @@ struct Opened {
 
 // OpenAny opens `path` as a dumpcrypt envelope or, failing that, as a VMware
 // envelope (checking its tag when `verify_ve`), with keys from `keys`. On
-// failure it reports, sets *exit_code (1 unreadable, not an envelope or
-// damaged header; 3 no key or the wrong one; 4 damaged) and returns nullopt.
+// failure it reports, sets *exit_code (1 unreadable or not an envelope; 3 no
+// key or the wrong one; 4 damaged, its header too) and returns nullopt.
 std::optional<Opened> OpenAny(const std::string& command,
                               const std::string& path, KeyResolver& keys,
                               const VeFlags& ve, bool verify_ve,
