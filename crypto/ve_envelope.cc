@@ -165,6 +165,27 @@ absl::StatusOr<VeHeader> ReadVeHeader(int fd, std::optional<uint64_t> offset) {
   return h;
 }
 
+absl::StatusOr<AnyHeader> ReadAnyHeader(int fd,
+                                        std::optional<uint64_t> ve_offset) {
+  AnyHeader any;
+  if (!ve_offset.has_value()) {
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd);
+    if (header.ok()) {
+      any.dumpcrypt = std::move(header).value();
+      return any;
+    }
+    if (!absl::IsFailedPrecondition(header.status())) return header.status();
+  }
+  absl::StatusOr<VeHeader> ve = ReadVeHeader(fd, ve_offset);
+  if (absl::IsFailedPrecondition(ve.status())) {
+    return absl::FailedPreconditionError(
+        "neither a dumpcrypt envelope nor a VMware .ve file");
+  }
+  if (!ve.ok()) return ve.status();
+  any.vmware = std::move(ve).value();
+  return any;
+}
+
 KeyRef VeKeyRef(const std::string& key_info) {
   const size_t fqid = key_info.find("fqid/");
   if (fqid == std::string::npos) return KeyRef{"", key_info};

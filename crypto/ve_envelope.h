@@ -76,6 +76,20 @@ absl::StatusOr<std::vector<VeAttribute>> ParseVeAttributes(
 absl::StatusOr<VeHeader> ReadVeHeader(
     int fd, std::optional<uint64_t> offset = std::nullopt);
 
+// AnyHeader is the cleartext header of a dumpcrypt envelope or of a VMware
+// one: exactly one is set.
+struct AnyHeader {
+  std::optional<EnvelopeHeader> dumpcrypt;
+  std::optional<VeHeader> vmware;
+};
+
+// ReadAnyHeader reads `fd` as a dumpcrypt envelope or, if it is not one, as
+// a VMware envelope (at `ve_offset` if given, and then only as that).
+// FAILED_PRECONDITION "neither a dumpcrypt envelope nor a VMware .ve file";
+// otherwise the error of the kind the file is (DATA_LOSS for damage).
+absl::StatusOr<AnyHeader> ReadAnyHeader(
+    int fd, std::optional<uint64_t> ve_offset = std::nullopt);
+
 // VeKeyRef turns vmware.keyInfo into a key reference: a plain keyID as is;
 // a VMware locator (vmware:key/fqid/<uniqueId>/<keyServerId>/<keyId>, %xx-
 // escaped, possibly inside list/(...) or pair/(...)) gives keyId, with

@@ -149,23 +149,19 @@ void DumpTree::Inode::See(const struct stat& st) {
 absl::Status DumpTree::Classify(int path_fd, Inode& inode) const {
   inode.kind = Kind::kFile;
   DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(path_fd));
-  absl::StatusOr<EnvelopeHeader> header = ReadHeader(reader.get());
-  if (header.ok()) {
-    inode.kind = Kind::kEnvelope;
-    inode.header =
-        std::make_shared<const EnvelopeHeader>(std::move(header).value());
-  } else if (absl::IsFailedPrecondition(header.status())) {
-    absl::StatusOr<VeHeader> ve = ReadVeHeader(reader.get());
-    if (ve.ok()) {
-      inode.kind = Kind::kVmware;
-      inode.ve = std::make_shared<const VeHeader>(std::move(ve).value());
-    } else if (!absl::IsFailedPrecondition(ve.status())) {
+  absl::StatusOr<AnyHeader> any = ReadAnyHeader(reader.get());
+  if (!any.ok()) {
+    if (!absl::IsFailedPrecondition(any.status())) {
       inode.kind = Kind::kBrokenEnvelope;
-      inode.broken = std::string(ve.status().message());
+      inode.broken = std::string(any.status().message());
     }
+  } else if (any->dumpcrypt.has_value()) {
+    inode.kind = Kind::kEnvelope;
+    inode.header = std::make_shared<const EnvelopeHeader>(
+        std::move(any->dumpcrypt).value());
   } else {
-    inode.kind = Kind::kBrokenEnvelope;
-    inode.broken = std::string(header.status().message());
+    inode.kind = Kind::kVmware;
+    inode.ve = std::make_shared<const VeHeader>(std::move(any->vmware).value());
   }
   return absl::OkStatus();
 }

@@ -39,6 +39,11 @@ int Fail(const std::string& command, const absl::Status& status,
   return key_phase ? kExitNoKey : kExitError;
 }
 
+int UsageError(const std::string& command, const absl::Status& status) {
+  Fail(command, status);
+  return kExitUsage;
+}
+
 void KeySourceFlags::Add(CLI::App* cmd, bool required) {
   const char* group =
       required ? "Key source (one or more; asked in this order)" : "Key source";
@@ -128,18 +133,14 @@ namespace {
 // opens its reader; on failure it reports as OpenAny does.
 std::unique_ptr<EnvelopeReader> FinishEnvelope(
     const std::string& command, const std::string& path, KeyResolver& resolver,
-    UniqueFd fd, absl::StatusOr<EnvelopeHeader> header, int* exit_code) {
-  if (!header.ok()) {
-    *exit_code = Fail(command, Prefix(header.status(), path));
-    return nullptr;
-  }
-  auto data_key = UnlockDataKey(*header, resolver);
+    UniqueFd fd, EnvelopeHeader header, int* exit_code) {
+  auto data_key = UnlockDataKey(header, resolver);
   if (!data_key.ok()) {
     *exit_code = Fail(command, Prefix(data_key.status(), path), true);
     return nullptr;
   }
   auto reader =
-      EnvelopeReader::Open(std::move(fd), std::move(header).value(), *data_key);
+      EnvelopeReader::Open(std::move(fd), std::move(header), *data_key);
   if (!reader.ok()) {
     *exit_code = Fail(command, Prefix(reader.status(), path));
     return nullptr;
@@ -177,43 +178,31 @@ std::optional<Opened> OpenAny(const std::string& command,
                               const std::string& path, KeyResolver& keys,
                               const VeFlags& ve, bool verify_ve,
                               int* exit_code) {
-  Opened opened;
-  if (!ve.offset.has_value()) {
-    auto fd = OpenReadOnly(path);
-    if (!fd.ok()) {
-      *exit_code = Fail(command, Prefix(fd.status(), path));
-      return std::nullopt;
-    }
-    auto header = ReadHeader(fd->get());
-    if (!absl::IsFailedPrecondition(header.status())) {
-      opened.dumpcrypt =
-          FinishEnvelope(command, path, keys, std::move(fd).value(),
-                         std::move(header), exit_code);
-      if (opened.dumpcrypt == nullptr) return std::nullopt;
-      return opened;
-    }
-  }
   auto fd = OpenReadOnly(path);
-  auto header = fd.ok() ? ReadVeHeader(fd->get(), ve.offset) : fd.status();
-  if (!header.ok()) {
-    *exit_code = Fail(
-        command,
-        Prefix(absl::IsFailedPrecondition(header.status())
-                   ? absl::FailedPreconditionError(
-                         "neither a dumpcrypt envelope nor a VMware .ve file")
-                   : header.status(),
-               path));
+  absl::StatusOr<AnyHeader> any =
+      fd.ok() ? ReadAnyHeader(fd->get(), ve.offset) : fd.status();
+  if (!any.ok()) {
+    *exit_code = Fail(command, Prefix(any.status(), path));
     return std::nullopt;
   }
-  const KeyRef ref = VeKeyRef(header->Attribute("vmware.keyInfo"));
+  Opened opened;
+  if (any->dumpcrypt.has_value()) {
+    opened.dumpcrypt =
+        FinishEnvelope(command, path, keys, std::move(fd).value(),
+                       std::move(any->dumpcrypt).value(), exit_code);
+    if (opened.dumpcrypt == nullptr) return std::nullopt;
+    return opened;
+  }
+  const KeyRef ref = VeKeyRef(any->vmware->Attribute("vmware.keyInfo"));
   auto key = keys.Resolve(ref);
   if (!key.ok()) {
     *exit_code = Fail(
         command, Prefix(key.status(), path + ": " + KeyRefString(ref)), true);
     return std::nullopt;
   }
-  auto reader = VeReader::Open(std::move(fd).value(), std::move(header).value(),
-                               *key, ve.Contexts(), verify_ve, true);
+  auto reader =
+      VeReader::Open(std::move(fd).value(), std::move(any->vmware).value(),
+                     *key, ve.Contexts(), verify_ve, true);
   if (!reader.ok()) {
     const bool wrong_key = absl::IsUnauthenticated(reader.status());
     *exit_code =

@@ -33,6 +33,9 @@ enum ExitCode : int {
 int Fail(const std::string& command, const absl::Status& status,
          bool key_phase = false);
 
+// UsageError prints as Fail does and returns 2, the usage exit status.
+int UsageError(const std::string& command, const absl::Status& status);
+
 // KeySourceFlags are the flags that name where keys come from.
 struct KeySourceFlags {
   std::string keystore;

@@ -180,38 +180,21 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
         *exit_code = Fail("describe", Prefix(fd.status(), path));
         continue;
       }
-      absl::StatusOr<EnvelopeHeader> header =
-          f->offset ? absl::FailedPreconditionError("") : ReadHeader(fd->get());
-      if (absl::IsFailedPrecondition(header.status())) {
-        absl::StatusOr<VeHeader> ve = ReadVeHeader(fd->get(), f->offset);
-        if (ve.ok()) {
-          nlohmann::json j = VeJson(path, *ve);
-          if (f->json) {
-            all.push_back(j);
-          } else {
-            if (&path != &f->files.front()) std::printf("\n");
-            PrintVe(j);
-          }
-          continue;
-        }
-        if (!absl::IsFailedPrecondition(ve.status())) header = ve.status();
-      }
-      if (!header.ok()) {
-        *exit_code = Fail(
-            "describe",
-            Prefix(
-                absl::IsFailedPrecondition(header.status())
-                    ? absl::FailedPreconditionError(
-                          "neither a dumpcrypt envelope nor a VMware .ve file")
-                    : header.status(),
-                path));
+      absl::StatusOr<AnyHeader> any = ReadAnyHeader(fd->get(), f->offset);
+      if (!any.ok()) {
+        *exit_code = Fail("describe", Prefix(any.status(), path));
         continue;
       }
       if (f->json) {
-        all.push_back(ToJson(path, *header));
+        all.push_back(any->vmware ? VeJson(path, *any->vmware)
+                                  : ToJson(path, *any->dumpcrypt));
+        continue;
+      }
+      if (&path != &f->files.front()) std::printf("\n");
+      if (any->vmware) {
+        PrintVe(VeJson(path, *any->vmware));
       } else {
-        if (&path != &f->files.front()) std::printf("\n");
-        PrintText(path, *header);
+        PrintText(path, *any->dumpcrypt);
       }
     }
     if (f->json) PrintJson(all);

@@ -32,10 +32,10 @@ int RunExtract(const Flags& f) {
   // its own.
   const bool to_stdout = f.output == "-";
   if (to_stdout && ::isatty(STDOUT_FILENO) == 1) {
-    Fail(cmd, absl::InvalidArgumentError(
-                  "not writing a decrypted dump to a terminal: give an OUTPUT "
-                  "file, or redirect or pipe stdout"));
-    return kExitUsage;
+    return UsageError(
+        cmd, absl::InvalidArgumentError(
+                 "not writing a decrypted dump to a terminal: give an OUTPUT "
+                 "file, or redirect or pipe stdout"));
   }
   auto keys = f.keys.MakeResolver();
   if (!keys.ok()) return Fail(cmd, keys.status(), true);

@@ -53,26 +53,23 @@ struct Dump {
   absl::Status status;  // whether the key can be had and opens this file
 };
 
-// Probe reads the header of the regular file `path`: nullopt if it is
-// neither kind of envelope; an error if it cannot be read or is damaged.
-absl::StatusOr<std::optional<Dump>> Probe(const std::string& path) {
+// Probe reads the header of the regular file `path`: FAILED_PRECONDITION if
+// it is neither kind of envelope; another error if it cannot be read or is
+// damaged.
+absl::StatusOr<Dump> Probe(const std::string& path) {
   DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
+  DC_ASSIGN_OR_RETURN(AnyHeader any, ReadAnyHeader(fd.get()));
   Dump dump;
   dump.path = path;
-  absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
-  if (header.ok()) {
+  if (any.dumpcrypt.has_value()) {
     dump.format = "dumpcrypt";
-    dump.ref = header->primary_key();
-    dump.header = std::move(header).value();
-    return dump;
+    dump.ref = any.dumpcrypt->primary_key();
+  } else {
+    dump.format = "vmware";
+    dump.ref = VeKeyRef(any.vmware->Attribute("vmware.keyInfo"));
   }
-  if (!absl::IsFailedPrecondition(header.status())) return header.status();
-  absl::StatusOr<VeHeader> ve = ReadVeHeader(fd.get());
-  if (absl::IsFailedPrecondition(ve.status())) return std::nullopt;
-  if (!ve.ok()) return ve.status();
-  dump.format = "vmware";
-  dump.ref = VeKeyRef(ve->Attribute("vmware.keyInfo"));
-  dump.ve = std::move(ve).value();
+  dump.header = std::move(any.dumpcrypt);
+  dump.ve = std::move(any.vmware);
   return dump;
 }
 
@@ -133,14 +130,11 @@ int RunKeys(const Flags& f) {
     Fail(cmd, Prefix(cause, path));
   };
   auto probe = [&](const std::string& path, bool named) {
-    absl::StatusOr<std::optional<Dump>> dump = Probe(path);
-    if (!dump.ok()) {
+    absl::StatusOr<Dump> dump = Probe(path);
+    if (dump.ok()) {
+      dumps.push_back(std::move(dump).value());
+    } else if (named || !absl::IsFailedPrecondition(dump.status())) {
       not_read(path, dump.status());
-    } else if (dump->has_value()) {
-      dumps.push_back(std::move(**dump));
-    } else if (named) {
-      not_read(path, absl::FailedPreconditionError(
-                         "neither a dumpcrypt envelope nor a VMware .ve file"));
     }
   };
   for (const std::string& path : f.paths) {

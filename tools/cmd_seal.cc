@@ -34,20 +34,15 @@ struct SealFlags {
 int RunSeal(const SealFlags& f) {
   const std::string cmd = "seal";
   auto type = ParseDumpType(f.type);
-  if (!type.ok()) {
-    Fail(cmd, type.status());
-    return kExitUsage;
-  }
+  if (!type.ok()) return UsageError(cmd, type.status());
   const KeyRef ref{f.provider, f.key_id};
-  if (absl::Status valid = ValidateKeyRef(ref); !valid.ok()) {
-    Fail(cmd, valid);
-    return kExitUsage;
-  }
+  if (absl::Status valid = ValidateKeyRef(ref); !valid.ok())
+    return UsageError(cmd, valid);
   if (f.input == "-" && ::isatty(STDIN_FILENO) == 1) {
-    Fail(cmd, absl::InvalidArgumentError(
-                  "not reading a dump from a terminal: give an INPUT file, "
-                  "or redirect or pipe stdin"));
-    return kExitUsage;
+    return UsageError(
+        cmd, absl::InvalidArgumentError(
+                 "not reading a dump from a terminal: give an INPUT file, or "
+                 "redirect or pipe stdin"));
   }
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
