@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "base/file_io.h"
 #include "benchmark/benchmark.h"
 #include "crypto/aes_gcm.h"
-#include "crypto/envelope_reader.h"
-#include "crypto/envelope_writer.h"
-#include "crypto/file_io.h"
-#include "crypto/file_keys.h"
 #include "crypto/sector_tags.h"
 #include "crypto/xts_cipher.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/envelope_writer.h"
+#include "envelope/file_keys.h"
 
 namespace dumpcrypt {
 namespace {

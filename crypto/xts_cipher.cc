@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt {
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/time_format.h"
 #include "fs/log.h"
 
 namespace dumpcrypt {
@@ -22,10 +23,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
 }
 
 void AuditLog::Write(absl::string_view event, nlohmann::json fields) {
-  nlohmann::json line = {
-      {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
-                                absl::UTCTimeZone())},
-      {"event", std::string(event)}};
+  nlohmann::json line = {{"time", Rfc3339(absl::Now(), true)},
+                         {"event", std::string(event)}};
   if (fields.is_object()) line.update(fields);
   std::string text =
       line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "crypto/file_io.h"
+#include "base/file_io.h"
 #include "nlohmann/json.hpp"
 
 namespace dumpcrypt {

@@ -8,9 +8,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
+#include "envelope/envelope_opener.h"
 #include "fs/open_file.h"
-#include "kms/envelope_opener.h"
 
 namespace dumpcrypt {
 absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd) {

@@ -19,9 +19,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "crypto/envelope_format.h"
-#include "crypto/file_io.h"
-#include "crypto/ve_envelope.h"
+#include "base/file_io.h"
+#include "envelope/envelope_format.h"
+#include "envelope/ve_envelope.h"
 #include "fs/audit_log.h"
 #include "kms/key_cache.h"
 

@@ -2,7 +2,7 @@
 // and the state of its key, readable without the key.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "base/time_format.h"
 #include "fs/dump_tree.h"
 
 namespace dumpcrypt {
@@ -36,12 +36,7 @@ absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
   if (key == "provider") return h.primary_key().provider;
   if (key == "type") return std::string(DumpTypeName(m.type));
   if (key == "world") return m.world;
-  if (key == "created") {
-    if (m.created_unix == 0) return std::string();
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                            absl::FromUnixSeconds(m.created_unix),
-                            absl::UTCTimeZone());
-  }
+  if (key == "created") return Rfc3339Unix(m.created_unix);
   if (key == "host") return m.host;
   if (key == "vm") return m.vm_name;
   if (key == "vm_uuid") return m.vm_uuid;

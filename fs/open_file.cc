@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
+#include "envelope/envelope_opener.h"
 #include "fs/log.h"
-#include "kms/envelope_opener.h"
 
 namespace dumpcrypt {
 

@@ -8,9 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/envelope_reader.h"
-#include "crypto/file_io.h"
-#include "crypto/ve_envelope.h"
+#include "base/file_io.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/ve_envelope.h"
 #include "fs/dump_tree.h"
 
 namespace dumpcrypt {

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt {
 namespace {

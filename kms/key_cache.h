@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "kms/key_resolver.h"
+#include "envelope/key_resolver.h"
 
 namespace dumpcrypt {
 

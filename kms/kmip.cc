@@ -1,7 +1,7 @@
 #include "kms/kmip.h"
 
 #include "absl/strings/str_cat.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt::kmip {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "crypto/file_io.h"
+#include "base/file_io.h"
 #include "kms/ttlv.h"
 
 namespace dumpcrypt {

@@ -6,7 +6,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt {
 

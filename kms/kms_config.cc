@@ -7,8 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
 
 // toml++ 3.3 asserts on some malformed input (a table header cut by a
 // newline) before reporting the parse error it then finds: let it report.

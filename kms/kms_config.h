@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kms/key_resolver.h"
+#include "envelope/key_resolver.h"
 #include "kms/kmip_provider.h"
 
 namespace dumpcrypt {

@@ -12,10 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "crypto/envelope_format.h"
-#include "crypto/file_io.h"
+#include "base/bytes.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
 #include "crypto/kdf.h"
-#include "crypto/status_macros.h"
+#include "envelope/envelope_format.h"
 
 namespace dumpcrypt {
 namespace {
@@ -24,13 +25,6 @@ constexpr absl::string_view kHeaderLine =
     "# dumpcrypt key store v1: keep secret (mode 0600); one key per line: "
     "64 hex digits, a space, the keyID\n";
 constexpr size_t kHexKey = 64;
-
-int HexValue(uint8_t c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 absl::Status CheckFile(int fd, const std::string& path) {
   struct stat st;
@@ -82,7 +76,7 @@ absl::Status ForEachKey(
                        ": expected 64 hex digits, a space and a keyID"));
     }
     for (size_t i = 0; i < kHexKey; ++i) {
-      if (HexValue(static_cast<uint8_t>(line[i])) < 0) {
+      if (HexValue(line[i]) < 0) {
         return absl::DataLossError(absl::StrCat("key store ", path, " line ",
                                                 line_no, ": key is not hex"));
       }
@@ -137,10 +131,9 @@ absl::StatusOr<SecretBytes> LocalKeyStore::Resolve(const KeyRef& ref) {
       ForEachKey(text, path_, [&](absl::string_view id, const uint8_t* hex) {
         if (id != ref.key_id) return true;
         key = SecretBytes(kKekSize);
-        for (size_t i = 0; i < kKekSize; ++i) {
-          key.data()[i] = static_cast<uint8_t>(HexValue(hex[2 * i]) << 4 |
-                                               HexValue(hex[2 * i + 1]));
-        }
+        HexDecode(
+            absl::string_view(reinterpret_cast<const char*>(hex), 2 * kKekSize),
+            key.mutable_span());
         return false;
       }));
   if (key.empty()) {

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/secret_bytes.h"
-#include "kms/key_resolver.h"
+#include "envelope/key_resolver.h"
 
 namespace dumpcrypt {
 

@@ -4,10 +4,10 @@
 
 #include <thread>
 
-#include "crypto/envelope_writer.h"
+#include "envelope/envelope_opener.h"
+#include "envelope/envelope_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kms/envelope_opener.h"
 #include "tests/testutil.h"
 
 namespace dumpcrypt {

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_format.h"
+#include "base/bytes.h"
 
 namespace dumpcrypt {
 namespace {
@@ -12,14 +13,9 @@ constexpr int kMaxDepth = 32;
 size_t Padded(size_t n) { return (n + 7) / 8 * 8; }
 
 void PutBe(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-uint64_t GetBe(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = v << 8 | p[i];
-  return v;
+  uint8_t b[8];
+  StoreBe(v, b, bytes);
+  out->append(reinterpret_cast<const char*>(b), bytes);
 }
 
 // FixedLength is the value length a numeric type must have, or 0.
@@ -144,9 +140,9 @@ absl::StatusOr<Ttlv> DecodeAt(absl::Span<const uint8_t> in, size_t* pos,
   if (in.size() - *pos < 8)
     return absl::InvalidArgumentError("TTLV item header truncated");
   const uint8_t* p = in.data() + *pos;
-  const uint32_t tag = static_cast<uint32_t>(GetBe(p, 3));
+  const uint32_t tag = static_cast<uint32_t>(LoadBe(p, 3));
   const uint8_t raw_type = p[3];
-  const uint32_t length = static_cast<uint32_t>(GetBe(p + 4, 4));
+  const uint32_t length = static_cast<uint32_t>(LoadBe(p + 4, 4));
   if (raw_type < 1 || raw_type > 0x0A) {
     return absl::InvalidArgumentError(
         absl::StrFormat("TTLV tag %06x: unknown type %d", tag, raw_type));
@@ -195,7 +191,7 @@ absl::StatusOr<Ttlv> DecodeAt(absl::Span<const uint8_t> in, size_t* pos,
     return absl::InvalidArgumentError(absl::StrFormat(
         "TTLV tag %06x: length %d wrong for its type", tag, length));
   }
-  const uint64_t n = GetBe(v, static_cast<int>(length));
+  const uint64_t n = LoadBe(v, static_cast<int>(length));
   switch (type) {
     case TtlvType::kInteger:
       return Ttlv::Integer(tag, static_cast<int32_t>(n));

@@ -12,8 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "crypto/status_macros.h"
-#include "crypto/ve_envelope.h"
+#include "base/status_macros.h"
+#include "envelope/ve_envelope.h"
 
 namespace dumpcrypt {
 namespace {

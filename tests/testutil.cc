@@ -13,8 +13,8 @@
 #include <random>
 #include <sstream>
 
-#include "crypto/file_io.h"
-#include "crypto/file_keys.h"
+#include "base/file_io.h"
+#include "envelope/file_keys.h"
 
 namespace dumpcrypt::testing {
 

@@ -9,9 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "crypto/envelope_reader.h"
-#include "crypto/envelope_writer.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/envelope_writer.h"
 #include "gtest/gtest.h"
 
 namespace dumpcrypt::testing {

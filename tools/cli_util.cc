@@ -10,9 +10,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
-#include "kms/envelope_opener.h"
+#include "base/bytes.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "envelope/envelope_opener.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
 #include "kms/vmware_keystore.h"
@@ -114,15 +115,10 @@ absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
         "--key-hex must be 64 hex digits (32 bytes)");
   }
   SecretBytes key(32);
-  auto nibble = [](uint8_t c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-  };
-  for (size_t i = 0; i < 64; ++i) {
-    const int v = nibble(text.data()[i]);
-    if (v < 0) return absl::InvalidArgumentError("--key-hex is not hex");
-    key.data()[i / 2] |= static_cast<uint8_t>(i % 2 == 0 ? v << 4 : v);
+  if (!HexDecode(
+          absl::string_view(reinterpret_cast<const char*>(text.data()), n),
+          key.mutable_span())) {
+    return absl::InvalidArgumentError("--key-hex is not hex");
   }
   return key;
 }
@@ -296,12 +292,6 @@ std::string HumanBytes(uint64_t bytes) {
     ++u;
   }
   return absl::StrFormat("%.1f %s", v, units[u]);
-}
-
-std::string Rfc3339(int64_t unix_seconds) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                          absl::FromUnixSeconds(unix_seconds),
-                          absl::UTCTimeZone());
 }
 
 }  // namespace dumpcrypt::cli

@@ -13,9 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "crypto/envelope_reader.h"
-#include "crypto/ve_envelope.h"
-#include "kms/key_resolver.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/key_resolver.h"
+#include "envelope/ve_envelope.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace dumpcrypt::cli {
@@ -129,8 +129,6 @@ void PrintJson(const nlohmann::json& j);
 
 // HumanBytes formats a size as "12.3 MiB" (exact bytes under 1 KiB).
 std::string HumanBytes(uint64_t bytes);
-// Rfc3339 formats Unix seconds as "2026-11-28T17:40:00Z".
-std::string Rfc3339(int64_t unix_seconds);
 
 }  // namespace dumpcrypt::cli
 

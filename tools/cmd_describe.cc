@@ -2,21 +2,17 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
-#include "crypto/ve_envelope.h"
+#include "base/bytes.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "base/time_format.h"
+#include "envelope/ve_envelope.h"
 #include "nlohmann/json.hpp"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 
 namespace dumpcrypt::cli {
 namespace {
-
-std::string Hex(absl::Span<const uint8_t> bytes) {
-  std::string out;
-  for (uint8_t b : bytes) absl::StrAppend(&out, absl::Hex(b, absl::kZeroPad2));
-  return out;
-}
 
 nlohmann::json ToJson(const std::string& path, const EnvelopeHeader& h) {
   nlohmann::json slots = nlohmann::json::array();
@@ -38,14 +34,14 @@ nlohmann::json ToJson(const std::string& path, const EnvelopeHeader& h) {
       {"prefix_length", h.prefix_length},
       {"plaintext_length", h.plaintext_length},
       {"data_offset", h.data_offset},
-      {"file_id", Hex(h.file_id)},
+      {"file_id", HexEncode(h.file_id)},
       {"provider", h.primary_key().provider},
       {"key_id", h.primary_key().key_id},
       {"key_slots", slots},
       {"dump",
        {{"type", std::string(DumpTypeName(m.type))},
         {"world", m.world},
-        {"created", m.created_unix ? Rfc3339(m.created_unix) : ""},
+        {"created", Rfc3339Unix(m.created_unix)},
         {"host", m.host},
         {"vm_name", m.vm_name},
         {"vm_uuid", m.vm_uuid},
@@ -80,14 +76,14 @@ void PrintText(const std::string& path, const EnvelopeHeader& h) {
   }
   line("dump type:", std::string(DumpTypeName(m.type)));
   line("world:", m.world);
-  if (m.created_unix != 0) line("created:", Rfc3339(m.created_unix));
+  line("created:", Rfc3339Unix(m.created_unix));
   line("host:", m.host);
   line("vm:", m.vm_name.empty() ? m.vm_uuid
               : m.vm_uuid.empty()
                   ? m.vm_name
                   : absl::StrCat(m.vm_name, " (", m.vm_uuid, ")"));
   line("original name:", m.original_name);
-  line("file id:", Hex(h.file_id));
+  line("file id:", HexEncode(h.file_id));
   line("note:",
        "header fields are authenticated only when the file is opened with its "
        "key");
@@ -96,10 +92,11 @@ void PrintText(const std::string& path, const EnvelopeHeader& h) {
 nlohmann::json VeJson(const std::string& path, const VeHeader& h) {
   nlohmann::json attrs = nlohmann::json::object();
   for (const VeAttribute& a : h.attributes) {
-    attrs[a.name] = a.is_string()
-                        ? a.value
-                        : Hex({reinterpret_cast<const uint8_t*>(a.value.data()),
-                               a.value.size()});
+    attrs[a.name] =
+        a.is_string()
+            ? a.value
+            : HexEncode({reinterpret_cast<const uint8_t*>(a.value.data()),
+                         a.value.size()});
   }
   const KeyRef ref = VeKeyRef(h.Attribute("vmware.keyInfo"));
   return {{"file", path},

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
 #include "kms/key_cache.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"

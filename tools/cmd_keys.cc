@@ -10,9 +10,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
-#include "kms/envelope_opener.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "envelope/envelope_opener.h"
 #include "kms/key_cache.h"
 #include "nlohmann/json.hpp"
 #include "tools/cli_util.h"

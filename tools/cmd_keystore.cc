@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
-#include "crypto/file_io.h"
+#include "base/file_io.h"
 #include "kms/local_keystore.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "crypto/file_io.h"
+#include "base/file_io.h"
 #include "kms/kms_config.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"

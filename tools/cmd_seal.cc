@@ -7,11 +7,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/envelope_writer.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
-#include "crypto/utf8.h"
-#include "kms/envelope_opener.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
+#include "envelope/envelope_opener.h"
+#include "envelope/envelope_writer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 

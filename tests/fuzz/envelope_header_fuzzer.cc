@@ -2,7 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "crypto/envelope_format.h"
+#include "envelope/envelope_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto bytes = absl::MakeConstSpan(data, size);

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "crypto/ve_envelope.h"
+#include "envelope/ve_envelope.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto attrs = dumpcrypt::ParseVeAttributes(absl::MakeConstSpan(data, size));

@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "crypto/ve_envelope.h"
+#include "envelope/ve_envelope.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

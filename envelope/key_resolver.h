@@ -1,12 +1,12 @@
 // KeyResolver: a key reference in, the key-encryption key out.
-#ifndef DUMPCRYPT_KMS_KEY_RESOLVER_H_
-#define DUMPCRYPT_KMS_KEY_RESOLVER_H_
+#ifndef DUMPCRYPT_ENVELOPE_KEY_RESOLVER_H_
+#define DUMPCRYPT_ENVELOPE_KEY_RESOLVER_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "crypto/envelope_format.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_format.h"
 
 namespace dumpcrypt {
 
@@ -38,4 +38,4 @@ bool IsKeyUnavailable(const absl::Status& status);
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_KMS_KEY_RESOLVER_H_
+#endif  // DUMPCRYPT_ENVELOPE_KEY_RESOLVER_H_

@@ -1,11 +1,11 @@
-#include "crypto/file_keys.h"
+#include "envelope/file_keys.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/status_macros.h"
 #include "crypto/key_wrap.h"
-#include "crypto/status_macros.h"
 
 namespace dumpcrypt {
 namespace {

@@ -1,4 +1,4 @@
-#include "crypto/envelope_writer.h"
+#include "envelope/envelope_writer.h"
 
 #include <openssl/rand.h>
 #include <sys/uio.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt {
 namespace {

@@ -1,4 +1,4 @@
-#include "crypto/ve_envelope.h"
+#include "envelope/ve_envelope.h"
 
 #include "gtest/gtest.h"
 #include "tests/testutil.h"

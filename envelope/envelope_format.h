@@ -1,8 +1,8 @@
 // The dumpcrypt envelope, version 1: constants, the header as a struct, and
 // its byte codec. docs/FORMAT.md is the normative description; this file
 // follows it. Nothing here needs a key.
-#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_
-#define DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_
+#ifndef DUMPCRYPT_ENVELOPE_ENVELOPE_FORMAT_H_
+#define DUMPCRYPT_ENVELOPE_ENVELOPE_FORMAT_H_
 
 #include <array>
 #include <cstdint>
@@ -149,4 +149,4 @@ absl::StatusOr<EnvelopeHeader> ReadHeader(int fd);
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_FORMAT_H_
+#endif  // DUMPCRYPT_ENVELOPE_ENVELOPE_FORMAT_H_

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "crypto/envelope_reader.h"
-#include "crypto/envelope_writer.h"
-#include "crypto/file_io.h"
+#include "base/file_io.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/envelope_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil.h"

@@ -1,6 +1,6 @@
 // UTF-8 checks for the text fields of headers.
-#ifndef DUMPCRYPT_CRYPTO_UTF8_H_
-#define DUMPCRYPT_CRYPTO_UTF8_H_
+#ifndef DUMPCRYPT_BASE_UTF8_H_
+#define DUMPCRYPT_BASE_UTF8_H_
 
 #include <cstddef>
 #include <string>
@@ -20,4 +20,4 @@ std::string ToValidText(absl::string_view s, size_t max_size, bool* changed);
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_UTF8_H_
+#endif  // DUMPCRYPT_BASE_UTF8_H_

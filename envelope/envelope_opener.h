@@ -1,15 +1,15 @@
 // Opening an envelope file with keys from a KeyResolver.
-#ifndef DUMPCRYPT_KMS_ENVELOPE_OPENER_H_
-#define DUMPCRYPT_KMS_ENVELOPE_OPENER_H_
+#ifndef DUMPCRYPT_ENVELOPE_ENVELOPE_OPENER_H_
+#define DUMPCRYPT_ENVELOPE_ENVELOPE_OPENER_H_
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "crypto/envelope_format.h"
-#include "crypto/envelope_reader.h"
 #include "crypto/secret_bytes.h"
-#include "kms/key_resolver.h"
+#include "envelope/envelope_format.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/key_resolver.h"
 
 namespace dumpcrypt {
 
@@ -33,4 +33,4 @@ std::string KeyRefString(const KeyRef& ref);
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_KMS_ENVELOPE_OPENER_H_
+#endif  // DUMPCRYPT_ENVELOPE_ENVELOPE_OPENER_H_

@@ -6,8 +6,8 @@
 #include <random>
 #include <thread>
 
-#include "crypto/envelope_reader.h"
-#include "crypto/envelope_writer.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/envelope_writer.h"
 #include "gtest/gtest.h"
 #include "tests/testutil.h"
 

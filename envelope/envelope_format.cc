@@ -1,4 +1,4 @@
-#include "crypto/envelope_format.h"
+#include "envelope/envelope_format.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,9 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "crypto/file_io.h"
-#include "crypto/status_macros.h"
-#include "crypto/utf8.h"
+#include "base/bytes.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
 
 namespace dumpcrypt {
 namespace {
@@ -29,9 +30,10 @@ class ByteWriter {
   std::vector<uint8_t>& out() { return out_; }
 
  private:
-  void Le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i)
-      out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  void Le(uint64_t v, size_t n) {
+    uint8_t b[8];
+    StoreLe(v, b, n);
+    out_.insert(out_.end(), b, b + n);
   }
   std::vector<uint8_t> out_;
 };
@@ -64,9 +66,7 @@ class ByteReader {
  private:
   uint64_t Le(int n) {
     auto b = Bytes(static_cast<size_t>(n));
-    uint64_t v = 0;
-    for (size_t i = 0; i < b.size(); ++i) v |= uint64_t{b[i]} << (8 * i);
-    return v;
+    return LoadLe(b.data(), b.size());
   }
   absl::Span<const uint8_t> in_;
   size_t pos_ = 0;

@@ -1,4 +1,4 @@
-#include "crypto/envelope_format.h"
+#include "envelope/envelope_format.h"
 
 #include "gtest/gtest.h"
 #include "tests/testutil.h"

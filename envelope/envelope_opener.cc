@@ -1,9 +1,9 @@
-#include "kms/envelope_opener.h"
+#include "envelope/envelope_opener.h"
 
 #include "absl/strings/str_cat.h"
-#include "crypto/file_io.h"
-#include "crypto/file_keys.h"
-#include "crypto/status_macros.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "envelope/file_keys.h"
 
 namespace dumpcrypt {
 

@@ -1,18 +1,18 @@
 // The keys of one envelope. A random 64-byte data key is stored only
 // wrapped in key slots; from it and the file id, HKDF-SHA-256 derives the
 // XTS key, the sector tag key and the header MAC key (docs/FORMAT.md).
-#ifndef DUMPCRYPT_CRYPTO_FILE_KEYS_H_
-#define DUMPCRYPT_CRYPTO_FILE_KEYS_H_
+#ifndef DUMPCRYPT_ENVELOPE_FILE_KEYS_H_
+#define DUMPCRYPT_ENVELOPE_FILE_KEYS_H_
 
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/envelope_format.h"
 #include "crypto/kdf.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/sector_tags.h"
 #include "crypto/xts_cipher.h"
+#include "envelope/envelope_format.h"
 
 namespace dumpcrypt {
 
@@ -47,4 +47,4 @@ absl::StatusOr<KeySlot> MakeKeySlot(const KeyRef& ref, const SecretBytes& kek,
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_FILE_KEYS_H_
+#endif  // DUMPCRYPT_ENVELOPE_FILE_KEYS_H_

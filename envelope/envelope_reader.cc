@@ -1,4 +1,4 @@
-#include "crypto/envelope_reader.h"
+#include "envelope/envelope_reader.h"
 
 #include <openssl/crypto.h>
 #include <sys/stat.h>
@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/prefixed_view.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
+#include "envelope/prefixed_view.h"
 
 namespace dumpcrypt {
 namespace {

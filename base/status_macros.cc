@@ -1,4 +1,4 @@
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"

@@ -16,8 +16,8 @@
 // 4096-byte block ending in a 512-byte crypto footer
 // ("DataTransformCryptoFooter", u32 padding at -8, u32 version 2 at -4). key
 // hash = SHA-256(cipherName || key).
-#ifndef DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
-#define DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
+#ifndef DUMPCRYPT_ENVELOPE_VE_ENVELOPE_H_
+#define DUMPCRYPT_ENVELOPE_VE_ENVELOPE_H_
 
 #include <cstdint>
 #include <functional>
@@ -28,10 +28,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/file_io.h"
 #include "crypto/aes_ctr.h"
-#include "crypto/envelope_format.h"
-#include "crypto/file_io.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_format.h"
 
 namespace dumpcrypt {
 
@@ -162,4 +162,4 @@ class VeReader {
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_VE_ENVELOPE_H_
+#endif  // DUMPCRYPT_ENVELOPE_VE_ENVELOPE_H_

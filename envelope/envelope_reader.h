@@ -1,8 +1,8 @@
 // EnvelopeReader: random-access reads of an envelope's decrypted view
 // (cleartext prefix, then plaintext), decrypting only the sectors a read
 // touches.
-#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_
-#define DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_
+#ifndef DUMPCRYPT_ENVELOPE_ENVELOPE_READER_H_
+#define DUMPCRYPT_ENVELOPE_ENVELOPE_READER_H_
 
 #include <cstdint>
 #include <memory>
@@ -10,10 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/envelope_format.h"
-#include "crypto/file_io.h"
-#include "crypto/file_keys.h"
+#include "base/file_io.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_format.h"
+#include "envelope/file_keys.h"
 
 namespace dumpcrypt {
 
@@ -63,4 +63,4 @@ class EnvelopeReader {
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_READER_H_
+#endif  // DUMPCRYPT_ENVELOPE_ENVELOPE_READER_H_

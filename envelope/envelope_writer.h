@@ -1,6 +1,6 @@
 // EnvelopeWriter: seals a stream of unknown length into an envelope.
-#ifndef DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_
-#define DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_
+#ifndef DUMPCRYPT_ENVELOPE_ENVELOPE_WRITER_H_
+#define DUMPCRYPT_ENVELOPE_ENVELOPE_WRITER_H_
 
 #include <cstdint>
 #include <memory>
@@ -9,10 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "crypto/envelope_format.h"
-#include "crypto/file_io.h"
-#include "crypto/file_keys.h"
+#include "base/file_io.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_format.h"
+#include "envelope/file_keys.h"
 
 namespace dumpcrypt {
 
@@ -72,4 +72,4 @@ class EnvelopeWriter {
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_ENVELOPE_WRITER_H_
+#endif  // DUMPCRYPT_ENVELOPE_ENVELOPE_WRITER_H_

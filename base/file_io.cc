@@ -1,4 +1,4 @@
-#include "crypto/file_io.h"
+#include "base/file_io.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "crypto/status_macros.h"
+#include "base/status_macros.h"
 
 namespace dumpcrypt {
 

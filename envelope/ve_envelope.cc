@@ -1,4 +1,4 @@
-#include "crypto/ve_envelope.h"
+#include "envelope/ve_envelope.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,11 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/bytes.h"
+#include "base/status_macros.h"
 #include "crypto/aes_ctr.h"
 #include "crypto/aes_gcm.h"
 #include "crypto/openssl_util.h"
-#include "crypto/prefixed_view.h"
-#include "crypto/status_macros.h"
+#include "envelope/prefixed_view.h"
 
 namespace dumpcrypt {
 namespace {
@@ -24,12 +25,7 @@ constexpr char kCryptoFooterMagic[] = "DataTransformCryptoFooter";
 constexpr uint32_t kMaxHeaderArea = 16 << 20;
 constexpr size_t kChunk = 1 << 20;
 
-uint32_t Le32(const uint8_t* p) {
-  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-uint64_t Le64(const uint8_t* p) {
-  return Le32(p) | static_cast<uint64_t>(Le32(p + 4)) << 32;
-}
+uint32_t Le32(const uint8_t* p) { return static_cast<uint32_t>(LoadLe(p, 4)); }
 
 }  // namespace
 
@@ -37,13 +33,8 @@ std::string PercentDecode(absl::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     int hi, lo;
-    auto hex = [](char c) {
-      return c >= '0' && c <= '9'                     ? c - '0'
-             : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
-                                                      : -1;
-    };
-    if (in[i] == '%' && i + 2 < in.size() && (hi = hex(in[i + 1])) >= 0 &&
-        (lo = hex(in[i + 2])) >= 0) {
+    if (in[i] == '%' && i + 2 < in.size() && (hi = HexValue(in[i + 1])) >= 0 &&
+        (lo = HexValue(in[i + 2])) >= 0) {
       out.push_back(static_cast<char>(hi << 4 | lo));
       i += 2;
     } else {
@@ -95,7 +86,7 @@ absl::StatusOr<std::vector<VeAttribute>> ParseVeAttributes(
       if (area.size() - pos < 8)
         return absl::DataLossError("attribute " + a.name +
                                    ": length truncated");
-      const uint64_t n = Le64(area.data() + pos);
+      const uint64_t n = LoadLe(area.data() + pos, 8);
       pos += 8;
       if (n > area.size() - pos)
         return absl::DataLossError("attribute " + a.name +

@@ -1,7 +1,7 @@
 // ReadPrefixedView: reading a view made of a cleartext prefix followed by
 // decrypted data, shared by the dumpcrypt and VMware readers.
-#ifndef DUMPCRYPT_CRYPTO_PREFIXED_VIEW_H_
-#define DUMPCRYPT_CRYPTO_PREFIXED_VIEW_H_
+#ifndef DUMPCRYPT_ENVELOPE_PREFIXED_VIEW_H_
+#define DUMPCRYPT_ENVELOPE_PREFIXED_VIEW_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -38,4 +38,4 @@ absl::StatusOr<size_t> ReadPrefixedView(absl::Span<const uint8_t> prefix,
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_PREFIXED_VIEW_H_
+#endif  // DUMPCRYPT_ENVELOPE_PREFIXED_VIEW_H_

@@ -1,7 +1,7 @@
 // File descriptors as RAII objects, and full-length reads and writes that
 // retry on EINTR and short transfers.
-#ifndef DUMPCRYPT_CRYPTO_FILE_IO_H_
-#define DUMPCRYPT_CRYPTO_FILE_IO_H_
+#ifndef DUMPCRYPT_BASE_FILE_IO_H_
+#define DUMPCRYPT_BASE_FILE_IO_H_
 
 #include <sys/uio.h>
 
@@ -116,4 +116,4 @@ class AtomicFile {
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_FILE_IO_H_
+#endif  // DUMPCRYPT_BASE_FILE_IO_H_

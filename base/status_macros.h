@@ -1,6 +1,6 @@
 // Small Status helpers: Debian's Abseil 20220623 has no status macros.
-#ifndef DUMPCRYPT_CRYPTO_STATUS_MACROS_H_
-#define DUMPCRYPT_CRYPTO_STATUS_MACROS_H_
+#ifndef DUMPCRYPT_BASE_STATUS_MACROS_H_
+#define DUMPCRYPT_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,4 +33,4 @@ absl::Status Prefix(const absl::Status& status, absl::string_view context);
 
 }  // namespace dumpcrypt
 
-#endif  // DUMPCRYPT_CRYPTO_STATUS_MACROS_H_
+#endif  // DUMPCRYPT_BASE_STATUS_MACROS_H_
