@@ -1,5 +1,7 @@
 #include "base/bytes.h"
 
+#include "absl/strings/str_format.h"
+
 namespace dumpcrypt {
 
 int HexValue(char c) {
@@ -29,6 +31,18 @@ std::string HexEncode(absl::Span<const uint8_t> bytes) {
     out.push_back(kDigits[b & 15]);
   }
   return out;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrFormat("%d B", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = bytes / 1024.0;
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, units[u]);
 }
 
 }  // namespace dumpcrypt

@@ -45,6 +45,9 @@ bool HexDecode(absl::string_view hex, absl::Span<uint8_t> out);
 // HexEncode returns `bytes` as lower-case hex.
 std::string HexEncode(absl::Span<const uint8_t> bytes);
 
+// HumanBytes formats a size as "12.3 MiB" (exact bytes under 1 KiB).
+std::string HumanBytes(uint64_t bytes);
+
 }  // namespace dumpcrypt
 
 #endif  // DUMPCRYPT_BASE_BYTES_H_

@@ -70,6 +70,16 @@ absl::StatusOr<UniqueFd> OpenReadOnly(const std::string& path,
   return UniqueFd(fd);
 }
 
+absl::Status RequireRegularFile(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "stat");
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        S_ISDIR(st.st_mode) ? "is a folder" : "is not a regular file");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> ReadFull(int fd, absl::Span<uint8_t> out) {
   size_t done = 0;
   while (done < out.size()) {

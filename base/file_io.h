@@ -47,6 +47,10 @@ absl::Status ErrnoStatus(int err, absl::string_view what);
 absl::StatusOr<UniqueFd> OpenReadOnly(const std::string& path,
                                       int extra_flags = 0);
 
+// RequireRegularFile is INVALID_ARGUMENT if `fd` is not a regular file
+// (a FIFO or device would block or never end where a file is read).
+absl::Status RequireRegularFile(int fd);
+
 // ReadFull reads until `out` is full or end of input; returns the count read
 // (less than out.size() only at end of input). Works on pipes.
 absl::StatusOr<size_t> ReadFull(int fd, absl::Span<uint8_t> out);

@@ -28,7 +28,7 @@
 namespace dumpcrypt {
 
 // Prefix returns `status` with `context + ": "` put before its message,
-// keeping its code. OK stays OK.
+// keeping its code and payloads. OK stays OK.
 absl::Status Prefix(const absl::Status& status, absl::string_view context);
 
 }  // namespace dumpcrypt

@@ -183,4 +183,53 @@ absl::Status EnvelopeReader::CheckAndDecrypt(
   return keys_.xts->Transform(first_sector, sector, data);
 }
 
+absl::StatusOr<VerifyReport> EnvelopeReader::Verify(
+    const ProgressFn& progress) {
+  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kListed = 20;
+  const EnvelopeHeader& h = header_;
+  std::vector<uint8_t> buf(kChunk);
+  VerifyReport report;
+  for (uint64_t pos = 0; pos < size();) {
+    absl::StatusOr<size_t> got = ReadAt(pos, absl::MakeSpan(buf));
+    if (got.ok()) {
+      pos += *got;
+      if (progress) progress(pos);
+      continue;
+    }
+    if (!absl::IsDataLoss(got.status())) return got.status();
+    // Find every bad sector of this chunk, one sector at a time.
+    const uint64_t end = std::min<uint64_t>(pos + kChunk, size());
+    for (uint64_t at = pos; at < end;) {
+      const uint64_t next =
+          at < h.prefix_length
+              ? h.prefix_length
+              : h.prefix_length + ((at - h.prefix_length) / h.sector_size + 1) *
+                                      h.sector_size;
+      const size_t len = static_cast<size_t>(std::min(next, end) - at);
+      absl::StatusOr<size_t> one = ReadAt(at, absl::MakeSpan(buf.data(), len));
+      if (!one.ok()) {
+        if (!absl::IsDataLoss(one.status())) return one.status();
+        if (++report.damaged <= kListed)
+          report.first_few.emplace_back(one.status().message());
+      }
+      at += len;
+    }
+    pos = end;
+  }
+  if (report.damaged > 0) {
+    report.summary = absl::StrCat(
+        "FAILED: ", report.damaged, " of ", h.SectorCount(), " sectors damaged",
+        report.damaged > kListed ? " (first 20 listed)" : "");
+  } else if (h.integrity) {
+    report.summary = absl::StrCat("OK: header and all ", h.SectorCount(),
+                                  " sector tags verified");
+  } else {
+    report.summary =
+        "header verified; sealed without integrity tags, so sector contents "
+        "cannot be checked";
+  }
+  return report;
+}
+
 }  // namespace dumpcrypt

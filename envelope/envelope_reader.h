@@ -12,12 +12,13 @@
 #include "absl/types/span.h"
 #include "base/file_io.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope.h"
 #include "envelope/envelope_format.h"
 #include "envelope/file_keys.h"
 
 namespace dumpcrypt {
 
-class EnvelopeReader {
+class EnvelopeReader final : public EnvelopeView {
  public:
   // Open takes the envelope open as `fd`, its parsed `header` (ReadHeader)
   // and the unwrapped `data_key`. It checks, before any data is read, that
@@ -34,9 +35,13 @@ class EnvelopeReader {
   // DATA_LOSS names the first sector whose tag does not match, or a file cut
   // short since Open; `out` is then unspecified and must not be used.
   // Thread-safe; calls run in parallel.
-  absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<uint8_t> out) const;
+  absl::StatusOr<size_t> ReadAt(uint64_t offset,
+                                absl::Span<uint8_t> out) const override;
 
-  uint64_t size() const { return header_.DecryptedSize(); }
+  // Verify reads every sector and names the first 20 whose tag fails.
+  absl::StatusOr<VerifyReport> Verify(const ProgressFn& progress) override;
+
+  uint64_t size() const override { return header_.DecryptedSize(); }
   const EnvelopeHeader& header() const { return header_; }
 
  private:

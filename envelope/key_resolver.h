@@ -31,11 +31,6 @@ class KeyResolver {
   virtual std::string Describe() const = 0;
 };
 
-// IsKeyUnavailable is true for the codes that mean "the key cannot be had
-// or does not open the file": NOT_FOUND, UNAVAILABLE, PERMISSION_DENIED,
-// FAILED_PRECONDITION and UNAUTHENTICATED (wrong key).
-bool IsKeyUnavailable(const absl::Status& status);
-
 }  // namespace dumpcrypt
 
 #endif  // DUMPCRYPT_ENVELOPE_KEY_RESOLVER_H_

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -19,7 +20,6 @@
 namespace dumpcrypt {
 namespace {
 
-constexpr char kMagic[] = "DataTransformEnvelope";
 constexpr char kAeadFooterMagic[] = "DataTransformAeadFooter";
 constexpr char kCryptoFooterMagic[] = "DataTransformCryptoFooter";
 constexpr uint32_t kMaxHeaderArea = 16 << 20;
@@ -111,7 +111,7 @@ absl::StatusOr<VeHeader> ReadVeHeader(int fd, std::optional<uint64_t> offset) {
   for (uint64_t at : candidates) {
     DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(fixed), at));
     if (got == sizeof(fixed) &&
-        std::memcmp(fixed, kMagic, sizeof(kMagic)) == 0) {
+        std::memcmp(fixed, kVeMagic, sizeof(kVeMagic)) == 0) {
       h.offset = at;
       found = true;
       break;
@@ -156,27 +156,6 @@ absl::StatusOr<VeHeader> ReadVeHeader(int fd, std::optional<uint64_t> offset) {
   return h;
 }
 
-absl::StatusOr<AnyHeader> ReadAnyHeader(int fd,
-                                        std::optional<uint64_t> ve_offset) {
-  AnyHeader any;
-  if (!ve_offset.has_value()) {
-    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd);
-    if (header.ok()) {
-      any.dumpcrypt = std::move(header).value();
-      return any;
-    }
-    if (!absl::IsFailedPrecondition(header.status())) return header.status();
-  }
-  absl::StatusOr<VeHeader> ve = ReadVeHeader(fd, ve_offset);
-  if (absl::IsFailedPrecondition(ve.status())) {
-    return absl::FailedPreconditionError(
-        "neither a dumpcrypt envelope nor a VMware .ve file");
-  }
-  if (!ve.ok()) return ve.status();
-  any.vmware = std::move(ve).value();
-  return any;
-}
-
 KeyRef VeKeyRef(const std::string& key_info) {
   const size_t fqid = key_info.find("fqid/");
   if (fqid == std::string::npos) return KeyRef{"", key_info};
@@ -187,15 +166,17 @@ KeyRef VeKeyRef(const std::string& key_info) {
   return KeyRef{PercentDecode(parts[1]), PercentDecode(parts[2])};
 }
 
-std::vector<std::string> DefaultVeContexts() { return {"ESXConfiguration"}; }
+std::vector<std::string> VeContexts(const std::vector<std::string>& first) {
+  std::vector<std::string> all = first;
+  for (const char* known : {"ESXConfiguration"}) {
+    if (std::find(all.begin(), all.end(), known) == all.end())
+      all.push_back(known);
+  }
+  return all;
+}
 
-absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
-    UniqueFd fd, VeHeader header, const SecretBytes& key,
-    const std::vector<std::string>& contexts, bool verify,
-    bool require_verified) {
+absl::Status CheckVeKey(const VeHeader& header, const SecretBytes& key) {
   const std::string cipher = header.Attribute("vmware.cipherName");
-  if (cipher != "AES-256-GCM")
-    return absl::UnimplementedError("VMware envelope cipher '" + cipher + "'");
   if (key.size() != 32)
     return absl::UnauthenticatedError("the key is not 32 bytes");
   if (const VeAttribute* hash = header.Find("vmware.keyHash")) {
@@ -215,6 +196,16 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
           "the key does not match the envelope's keyHash (wrong key)");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
+    UniqueFd fd, VeHeader header, const SecretBytes& key,
+    const OpenPolicy& policy) {
+  const std::string cipher = header.Attribute("vmware.cipherName");
+  if (cipher != "AES-256-GCM")
+    return absl::UnimplementedError("VMware envelope cipher '" + cipher + "'");
+  DC_RETURN_IF_ERROR(CheckVeKey(header, key));
   const std::string iv = header.Attribute("vmware.iv");
   if (iv.size() != 12) return absl::DataLossError("vmware.iv is not 12 bytes");
   if (header.ciphertext_length > (uint64_t{1} << 36))
@@ -225,9 +216,9 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
                       PreadFull(fd.get(), absl::MakeSpan(prefix), 0));
   if (got != prefix.size())
     return absl::DataLossError("cleartext prefix truncated");
-  std::unique_ptr<VeReader> reader(
-      new VeReader(std::move(fd), std::move(header), iv, key.Clone(),
-                   std::move(ctr), std::move(prefix)));
+  std::unique_ptr<VeReader> reader(new VeReader(
+      std::move(fd), std::move(header), iv, key.Clone(), std::move(ctr),
+      std::move(prefix), VeContexts(policy.contexts)));
   const VeHeader& h = reader->header_;
 
   // The crypto footer, at the end of the last plaintext block.
@@ -244,14 +235,42 @@ absl::StatusOr<std::unique_ptr<VeReader>> VeReader::Open(
         "no crypto footer after decryption (damaged file)");
   }
   reader->payload_length_ = h.ciphertext_length - kVeBlock - padding;
-  if (verify) DC_RETURN_IF_ERROR(reader->Verify(contexts, require_verified));
+  if (policy.check_file_tag) {
+    absl::Status tag = reader->CheckTag(nullptr, nullptr);
+    if (!tag.ok() && (policy.require_file_tag || !absl::IsDataLoss(tag)))
+      return tag;
+  }
   return reader;
 }
 
-absl::Status VeReader::Verify(
-    const std::vector<std::string>& contexts, bool require_verified,
-    const std::function<absl::Status(absl::Span<const uint8_t>)>& sink) {
+absl::Status VeReader::Stream(const ByteSink& sink,
+                              const ProgressFn& progress) const {
+  if (verified_context_.has_value())
+    return EnvelopeView::Stream(sink, progress);
+  return CheckTag(sink, progress);
+}
+
+absl::StatusOr<VerifyReport> VeReader::Verify(const ProgressFn& progress) {
+  VerifyReport report;
+  absl::Status tag = verified_context_.has_value()
+                         ? absl::OkStatus()
+                         : CheckTag(nullptr, progress);
+  if (!tag.ok() && !absl::IsDataLoss(tag)) return tag;
+  if (!tag.ok()) {
+    report.damaged = 1;
+    report.summary = absl::StrCat("FAILED: ", tag.message());
+    return report;
+  }
+  report.summary = absl::StrCat(
+      "OK: VMware envelope, GCM tag verified (context \"", *verified_context_,
+      "\"), payload ", payload_length_, " bytes");
+  return report;
+}
+
+absl::Status VeReader::CheckTag(const ByteSink& sink,
+                                const ProgressFn& progress) const {
   const VeHeader& h = header_;
+  const std::vector<std::string>& contexts = contexts_;
   const auto bytes = [](const std::string& s) {
     return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()),
                                s.size());
@@ -284,19 +303,20 @@ absl::Status VeReader::Verify(
           static_cast<size_t>(std::min<uint64_t>(n, payload_length_ - pos)))));
     }
     pos += n;
+    if (progress) progress(h.offset + std::min(pos, payload_length_));
   }
   for (size_t i = 0; i < gcm.size(); ++i) {
     if (gcm[i]->Finish(bytes(h.tag))) {
       verified_context_ = contexts[i];
+      tag_status_ = absl::OkStatus();
       return absl::OkStatus();
     }
   }
-  if (!require_verified) return absl::OkStatus();
-  return absl::DataLossError(
-      absl::StrCat("the GCM tag does not verify with any context tried (",
-                   absl::StrJoin(contexts, ", "),
-                   "): the file was changed, or its "
-                   "context string is not known (add one with --context)"));
+  tag_status_ = absl::DataLossError(absl::StrCat(
+      "no context verifies its GCM tag (tried: ", absl::StrJoin(contexts, ", "),
+      "): the file was changed, or its context string is not "
+      "known"));
+  return tag_status_;
 }
 
 absl::Status VeReader::DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const {

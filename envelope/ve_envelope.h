@@ -31,11 +31,13 @@
 #include "base/file_io.h"
 #include "crypto/aes_ctr.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope.h"
 #include "envelope/envelope_format.h"
 
 namespace dumpcrypt {
 
 inline constexpr uint64_t kVeBlock = 4096;
+inline constexpr char kVeMagic[] = "DataTransformEnvelope";
 
 struct VeAttribute {
   uint8_t type = 0;
@@ -76,20 +78,6 @@ absl::StatusOr<std::vector<VeAttribute>> ParseVeAttributes(
 absl::StatusOr<VeHeader> ReadVeHeader(
     int fd, std::optional<uint64_t> offset = std::nullopt);
 
-// AnyHeader is the cleartext header of a dumpcrypt envelope or of a VMware
-// one: exactly one is set.
-struct AnyHeader {
-  std::optional<EnvelopeHeader> dumpcrypt;
-  std::optional<VeHeader> vmware;
-};
-
-// ReadAnyHeader reads `fd` as a dumpcrypt envelope or, if it is not one, as
-// a VMware envelope (at `ve_offset` if given, and then only as that).
-// FAILED_PRECONDITION "neither a dumpcrypt envelope nor a VMware .ve file";
-// otherwise the error of the kind the file is (DATA_LOSS for damage).
-absl::StatusOr<AnyHeader> ReadAnyHeader(
-    int fd, std::optional<uint64_t> ve_offset = std::nullopt);
-
 // VeKeyRef turns vmware.keyInfo into a key reference: a plain keyID as is;
 // a VMware locator (vmware:key/fqid/<uniqueId>/<keyServerId>/<keyId>, %xx-
 // escaped, possibly inside list/(...) or pair/(...)) gives keyId, with
@@ -100,64 +88,74 @@ KeyRef VeKeyRef(const std::string& key_info);
 // else, malformed escapes included, is kept as it is.
 std::string PercentDecode(absl::string_view in);
 
-// DefaultVeContexts are the known associated-data strings.
-std::vector<std::string> DefaultVeContexts();
+// VeContexts is `first`, then the known associated-data strings not in it.
+std::vector<std::string> VeContexts(const std::vector<std::string>& first);
 
-class VeReader {
+// CheckVeKey is UNAUTHENTICATED if `key` does not match the envelope's
+// keyHash (or is not 32 bytes); OK if it does or the envelope has none.
+absl::Status CheckVeKey(const VeHeader& header, const SecretBytes& key);
+
+class VeReader final : public EnvelopeView {
  public:
   // Open checks `key` against keyHash (UNAUTHENTICATED if it is not the
   // file's key), decrypts the crypto footer for the exact payload length
-  // (DATA_LOSS if it is not there), and, when `verify`, checks the GCM tag in
-  // one sequential pass with every candidate context at once. If none
-  // verifies: DATA_LOSS naming the contexts tried, unless !require_verified.
+  // (DATA_LOSS if it is not there), and, with policy.check_file_tag, checks
+  // the GCM tag in one sequential pass with every context of
+  // VeContexts(policy.contexts) at once. If none verifies: DATA_LOSS naming
+  // them, unless !policy.require_file_tag (then file_tag_status says so).
   static absl::StatusOr<std::unique_ptr<VeReader>> Open(
       UniqueFd fd, VeHeader header, const SecretBytes& key,
-      const std::vector<std::string>& contexts, bool verify,
-      bool require_verified);
-
-  // Verify checks the GCM tag in one sequential pass over the ciphertext,
-  // with every candidate context at once, and sets verified_context. With a
-  // `sink`, the same pass hands it the payload's plaintext in order, before
-  // the tag is known: a caller must not release it unless Verify returns OK.
-  // DATA_LOSS naming the contexts tried if none verifies and
-  // `require_verified`; a sink's error is returned as it is. Not
-  // thread-safe (ReadAt is, beside it).
-  absl::Status Verify(
-      const std::vector<std::string>& contexts, bool require_verified,
-      const std::function<absl::Status(absl::Span<const uint8_t>)>& sink =
-          nullptr);
+      const OpenPolicy& policy);
 
   // ReadAt reads the decrypted view (cleartext prefix, then payload),
   // decrypting only the range asked (GCM is counter mode). Thread-safe.
-  absl::StatusOr<size_t> ReadAt(uint64_t offset, absl::Span<uint8_t> out) const;
+  absl::StatusOr<size_t> ReadAt(uint64_t offset,
+                                absl::Span<uint8_t> out) const override;
+  uint64_t size() const override { return header_.offset + payload_length_; }
+  uint64_t payload_offset() const override { return header_.offset; }
 
-  uint64_t size() const { return header_.offset + payload_length_; }
-  uint64_t payload_length() const { return payload_length_; }
-  const VeHeader& header() const { return header_; }
-  // verified_context is the context whose tag matched, if any.
-  const std::optional<std::string>& verified_context() const {
+  // Stream, unless the tag was verified at Open, decrypts and checks it in
+  // the same pass (the bytes are not authentic until it returns OK).
+  absl::Status Stream(const ByteSink& sink,
+                      const ProgressFn& progress) const override;
+  // Verify checks the GCM tag in one pass.
+  absl::StatusOr<VerifyReport> Verify(const ProgressFn& progress) override;
+  absl::Status file_tag_status() const override { return tag_status_; }
+  std::optional<std::string> verified_context() const override {
     return verified_context_;
   }
 
+  uint64_t payload_length() const { return payload_length_; }
+  const VeHeader& header() const { return header_; }
+
  private:
   VeReader(UniqueFd fd, VeHeader header, std::string nonce, SecretBytes key,
-           std::unique_ptr<AesCtr> ctr, std::vector<uint8_t> prefix)
+           std::unique_ptr<AesCtr> ctr, std::vector<uint8_t> prefix,
+           std::vector<std::string> contexts)
       : fd_(std::move(fd)),
         header_(std::move(header)),
         nonce_(std::move(nonce)),
         key_(std::move(key)),
         ctr_(std::move(ctr)),
-        prefix_(std::move(prefix)) {}
+        prefix_(std::move(prefix)),
+        contexts_(std::move(contexts)) {}
   absl::Status DecryptAt(uint64_t pos, absl::Span<uint8_t> data) const;
+  // CheckTag runs the one pass: the tag under every context at once, the
+  // payload's plaintext handed to `sink` (if any) before the tag is known.
+  // Sets verified_context_ or tag_status_. DATA_LOSS if none verifies.
+  absl::Status CheckTag(const ByteSink& sink, const ProgressFn& progress) const;
 
   const UniqueFd fd_;
   const VeHeader header_;
   const std::string nonce_;  // vmware.iv, 12 bytes
-  const SecretBytes key_;    // for Verify's GCM contexts
+  const SecretBytes key_;    // for the GCM pass
   const std::unique_ptr<AesCtr> ctr_;
   const std::vector<uint8_t> prefix_;
+  const std::vector<std::string> contexts_;
   uint64_t payload_length_ = 0;
-  std::optional<std::string> verified_context_;
+  // Set by CheckTag, which runs at Open or alone in Stream/Verify.
+  mutable std::optional<std::string> verified_context_;
+  mutable absl::Status tag_status_;
 };
 
 }  // namespace dumpcrypt

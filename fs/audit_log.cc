@@ -22,6 +22,20 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
   return std::unique_ptr<AuditLog>(new AuditLog(UniqueFd(fd), path));
 }
 
+void AuditLog::Record(const AuditEvent& event) {
+  nlohmann::json fields = {{"path", event.path}};
+  if (event.key.has_value()) {
+    fields["key_id"] = event.key->key_id;
+    fields["provider"] = event.key->provider;
+  }
+  if (event.caller.has_value()) {
+    fields["uid"] = event.caller->uid;
+    fields["pid"] = event.caller->pid;
+  }
+  if (!event.cause.empty()) fields["cause"] = event.cause;
+  Write(event.event, std::move(fields));
+}
+
 void AuditLog::Write(absl::string_view event, nlohmann::json fields) {
   nlohmann::json line = {{"time", Rfc3339(absl::Now(), true)},
                          {"event", std::string(event)}};

@@ -9,11 +9,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/file_io.h"
+#include "fs/audit_sink.h"
 #include "nlohmann/json.hpp"
 
 namespace dumpcrypt {
 
-class AuditLog {
+class AuditLog final : public AuditSink {
  public:
   // Open appends to `path`, creating it with mode 0600.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
@@ -25,6 +26,10 @@ class AuditLog {
   // (auditing must not take the file system down); the first failure after
   // a success is logged (LogLine) with the path and cause. Thread-safe.
   void Write(absl::string_view event, nlohmann::json fields);
+
+  // Record writes `event` as Write does, with its path, key_id and provider
+  // (for envelopes), uid and pid (when known) and cause (on failure).
+  void Record(const AuditEvent& event) override;
 
  private:
   AuditLog(UniqueFd fd, std::string path)

@@ -4,12 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "envelope/envelope_opener.h"
 #include "fs/open_file.h"
 
 namespace dumpcrypt {
@@ -23,7 +23,7 @@ absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd) {
 
 absl::StatusOr<std::unique_ptr<DumpTree>> DumpTree::Create(TreeOptions options,
                                                            KeyCache* keys,
-                                                           AuditLog* audit) {
+                                                           AuditSink* audit) {
   int fd = ::open(options.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "source folder " + options.source);
   UniqueFd root_fd(fd);
@@ -71,23 +71,20 @@ bool DumpTree::IsEnvelopeAt(int dir_fd, const std::string& name) const {
                     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
   UniqueFd owned(fd);
-  static constexpr char kVeMagic[] = "DataTransformEnvelope";
-  uint8_t head[sizeof(kVeMagic)];
-  for (uint64_t at : {uint64_t{0}, kVeBlock}) {
-    auto got = PreadFull(fd, absl::MakeSpan(head), at);
-    if (!got.ok()) return false;
-    if (at == 0 && HasEnvelopeMagic(absl::MakeConstSpan(head, *got)))
-      return true;
-    if (*got == sizeof(head) && std::memcmp(head, kVeMagic, sizeof(head)) == 0)
-      return true;
-  }
-  return false;
+  return HasAnyMagic(fd);
 }
 
 std::vector<std::string> DumpTree::Suffixes() const {
   std::vector<std::string> out;
-  if (!options_.suffix.empty()) out.push_back(options_.suffix);
-  if (options_.suffix != ".ve") out.push_back(".ve");
+  for (const EnvelopeFormat* format : EnvelopeFormats()) {
+    std::string suffix = format == EnvelopeFormats().front()
+                             ? options_.suffix
+                             : std::string(format->suffix());
+    if (!suffix.empty() &&
+        std::find(out.begin(), out.end(), suffix) == out.end()) {
+      out.push_back(std::move(suffix));
+    }
+  }
   return out;
 }
 
@@ -149,19 +146,14 @@ void DumpTree::Inode::See(const struct stat& st) {
 absl::Status DumpTree::Classify(int path_fd, Inode& inode) const {
   inode.kind = Kind::kFile;
   DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(path_fd));
-  absl::StatusOr<AnyHeader> any = ReadAnyHeader(reader.get());
-  if (!any.ok()) {
-    if (!absl::IsFailedPrecondition(any.status())) {
-      inode.kind = Kind::kBrokenEnvelope;
-      inode.broken = std::string(any.status().message());
-    }
-  } else if (any->dumpcrypt.has_value()) {
+  absl::StatusOr<Probed> probed = ProbeEnvelope(reader.get());
+  if (!probed.ok() || probed->is_damaged()) {
+    inode.kind = Kind::kBrokenEnvelope;
+    inode.broken =
+        std::string((probed.ok() ? probed->damage : probed.status()).message());
+  } else if (probed->is_envelope()) {
     inode.kind = Kind::kEnvelope;
-    inode.header = std::make_shared<const EnvelopeHeader>(
-        std::move(any->dumpcrypt).value());
-  } else {
-    inode.kind = Kind::kVmware;
-    inode.ve = std::make_shared<const VeHeader>(std::move(any->vmware).value());
+    inode.envelope = std::move(probed->envelope);
   }
   return absl::OkStatus();
 }
@@ -293,14 +285,11 @@ struct stat DumpTree::Attr(const Inode& inode) const {
   st.st_ino = inode.ino;
   if (!S_ISLNK(st.st_mode)) st.st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
   if (inode.kind == Kind::kEnvelope) {
-    st.st_size = static_cast<off_t>(inode.header->DecryptedSize());
-    st.st_blocks = (st.st_size + 511) / 512;
-  } else if (inode.kind == Kind::kVmware) {
-    // Exact once the crypto footer was decrypted at the first open; until
-    // then the most the payload can be.
+    // Some formats know the exact size only once open; until then the most
+    // it can be.
     absl::MutexLock lock(&inode.mu);
-    st.st_size = static_cast<off_t>(inode.ve_size.value_or(
-        inode.ve->offset + inode.ve->PayloadUpperBound()));
+    st.st_size = static_cast<off_t>(
+        inode.exact_size.value_or(inode.envelope->shown_size()));
     st.st_blocks = (st.st_size + 511) / 512;
   } else if (inode.kind == Kind::kBrokenEnvelope) {
     st.st_size = 0;
@@ -367,18 +356,13 @@ absl::StatusOr<struct statvfs> DumpTree::StatFs() {
 void DumpTree::Audit(absl::string_view event, const Inode& inode,
                      const Caller* caller, const absl::Status& status) const {
   if (audit_ == nullptr) return;
-  nlohmann::json fields = {{"path", inode.path}};
-  if (inode.header != nullptr || inode.ve != nullptr) {
-    const KeyRef ref = RefOf(inode);
-    fields["key_id"] = ref.key_id;
-    fields["provider"] = ref.provider;
-  }
-  if (caller != nullptr) {
-    fields["uid"] = caller->uid;
-    fields["pid"] = caller->pid;
-  }
-  if (!status.ok()) fields["cause"] = std::string(status.message());
-  audit_->Write(event, std::move(fields));
+  AuditEvent e;
+  e.event = std::string(event);
+  e.path = inode.path;
+  if (inode.envelope != nullptr) e.key = inode.envelope->key_refs().front();
+  if (caller != nullptr) e.caller = *caller;
+  e.cause = std::string(status.message());
+  audit_->Record(e);
 }
 
 }  // namespace dumpcrypt

@@ -20,9 +20,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/file_io.h"
-#include "envelope/envelope_format.h"
-#include "envelope/ve_envelope.h"
-#include "fs/audit_log.h"
+#include "envelope/envelope.h"
+#include "fs/audit_sink.h"
 #include "kms/key_cache.h"
 
 namespace dumpcrypt {
@@ -34,24 +33,20 @@ class OpenFile;
 absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd);
 
 struct TreeOptions {
-  std::string source;           // the folder shown
-  std::string suffix = ".dce";  // stripped from envelope names
-  // VMware .ve files: shown without ".ve"; their GCM tag is checked on the
-  // first open with these contexts (the given ones, then the known ones).
+  std::string source;  // the folder shown
+  // Envelopes are shown without their format's suffix (EnvelopeFormat); this
+  // one replaces the native format's ".dce" ("" strips none).
+  std::string suffix = ".dce";
+  // Formats whose tag covers the whole file (VMware .ve): the tag is checked
+  // on the first open with these contexts (then the format's known ones).
   std::vector<std::string> ve_contexts;
   bool ve_allow_unverified = false;  // serve files no context verifies
 };
 
-// Caller identifies who asked, for the audit log.
-struct Caller {
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  int32_t pid = 0;
-};
-
 // Status codes of every method: NOT_FOUND no such entry; UNAUTHENTICATED no
-// usable key (open only); DATA_LOSS damaged envelope or failed integrity
-// check; FAILED_PRECONDITION no such attribute; OUT_OF_RANGE value too large;
+// usable key (open only); UNAVAILABLE a key source could not be reached
+// (open only); DATA_LOSS damaged envelope or failed integrity check;
+// FAILED_PRECONDITION no such attribute; OUT_OF_RANGE value too large;
 // ABORTED the file changed since the inode was looked up (open only).
 //
 // An inode stands for one version of a source file: when a regular file
@@ -68,7 +63,7 @@ class DumpTree {
   // outlive the tree; `audit` may be null.
   static absl::StatusOr<std::unique_ptr<DumpTree>> Create(TreeOptions options,
                                                           KeyCache* keys,
-                                                          AuditLog* audit);
+                                                          AuditSink* audit);
   ~DumpTree();
 
   struct Entry {
@@ -110,15 +105,7 @@ class DumpTree {
   size_t InodeCount() const;
 
  private:
-  enum class Kind {
-    kDir,
-    kEnvelope,
-    kVmware,
-    kBrokenEnvelope,
-    kFile,
-    kSymlink,
-    kOther
-  };
+  enum class Kind { kDir, kEnvelope, kBrokenEnvelope, kFile, kSymlink, kOther };
   struct Inode {
     uint64_t ino = 0;
     dev_t src_dev = 0;
@@ -126,9 +113,8 @@ class DumpTree {
     UniqueFd fd;  // O_PATH to the source object
     Kind kind = Kind::kOther;
     std::string path;  // relative to the source, for messages
-    std::shared_ptr<const EnvelopeHeader> header;  // envelopes
-    std::shared_ptr<const VeHeader> ve;            // VMware envelopes
-    std::string broken;                            // why a broken envelope is
+    std::shared_ptr<const Envelope> envelope;  // kEnvelope
+    std::string broken;                        // why a broken envelope is
     mutable absl::Mutex mu;
     // Regular files: the change time and size the file had when read.
     struct timespec seen_ctime ABSL_GUARDED_BY(mu) = {};
@@ -136,15 +122,18 @@ class DumpTree {
     bool Seen(const struct stat& st) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
     void See(const struct stat& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
     uint64_t nlookup ABSL_GUARDED_BY(mu) = 0;
-    std::string key_error ABSL_GUARDED_BY(mu);  // last failure to open
-    // VMware envelopes, after the first open: the exact size, and the
-    // context that verified ("" if none did and unverified files are served).
-    std::optional<uint64_t> ve_size ABSL_GUARDED_BY(mu);
-    std::optional<std::string> ve_verified ABSL_GUARDED_BY(mu);
+    // Why the last open found no key: "missing: ..." or "unreachable: ...".
+    std::string key_error ABSL_GUARDED_BY(mu);
+    // Envelopes whose size is exact only once open: that size.
+    std::optional<uint64_t> exact_size ABSL_GUARDED_BY(mu);
+    // Envelopes with a whole-file tag, after its check at the first open:
+    // its outcome, and the context it verified with.
+    std::optional<absl::Status> file_tag ABSL_GUARDED_BY(mu);
+    std::optional<std::string> verified_context ABSL_GUARDED_BY(mu);
   };
   friend class OpenFile;
 
-  DumpTree(TreeOptions options, KeyCache* keys, AuditLog* audit)
+  DumpTree(TreeOptions options, KeyCache* keys, AuditSink* audit)
       : options_(std::move(options)), keys_(keys), audit_(audit) {}
   std::shared_ptr<Inode> Get(uint64_t ino) const;
   absl::StatusOr<std::string> SourceName(const Inode& dir,
@@ -152,12 +141,9 @@ class DumpTree {
   bool IsEnvelopeAt(int dir_fd, const std::string& name) const;
   std::vector<std::string> Suffixes() const;
   std::string ShownName(int dir_fd, const std::string& name) const;
-  absl::StatusOr<std::unique_ptr<OpenFile>> OpenVmware(
+  absl::StatusOr<std::unique_ptr<OpenFile>> OpenEnvelope(
       const std::shared_ptr<Inode>& inode, const Caller& caller);
-  KeyRef RefOf(const Inode& inode) const;
   std::string KeyStatus(const Inode& inode) const;
-  absl::StatusOr<std::string> VmwareXattr(const Inode& inode,
-                                          const std::string& key) const;
   absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,
                                                    const struct stat& st,
                                                    std::string path);
@@ -169,7 +155,7 @@ class DumpTree {
 
   const TreeOptions options_;
   KeyCache* const keys_;
-  AuditLog* const audit_;
+  AuditSink* const audit_;
   mutable absl::Mutex mu_;
   std::map<uint64_t, std::shared_ptr<Inode>> inodes_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<dev_t, ino_t>, uint64_t> by_source_ ABSL_GUARDED_BY(mu_);

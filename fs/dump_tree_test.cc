@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "fs/audit_log.h"
 #include "fs/errno_map.h"
 #include "fs/open_file.h"
 #include "gmock/gmock.h"

@@ -29,7 +29,7 @@ int ErrnoFromStatus(const absl::Status& status) {
     case absl::StatusCode::kResourceExhausted:
       return ENOMEM;
     case absl::StatusCode::kUnavailable:
-      return EAGAIN;
+      return EHOSTDOWN;
     case absl::StatusCode::kAborted:
       return ESTALE;
     default:

@@ -1,24 +1,31 @@
 #include "fs/open_file.h"
 
-#include <fcntl.h>
-
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "envelope/envelope_opener.h"
 #include "fs/log.h"
 
 namespace dumpcrypt {
+namespace {
+
+constexpr absl::string_view kUnverifiedHint =
+    "; add one with -o ve_context=, or -o ve_unverified=allow";
+
+// EventOf names the audit event of a failed open of an envelope.
+absl::string_view EventOf(const absl::Status& status) {
+  if (absl::IsUnauthenticated(status)) return "key_missing";
+  if (absl::IsUnavailable(status)) return "key_unreachable";
+  if (absl::IsDataLoss(status)) return "integrity_failure";
+  return "open_failed";
+}
+
+}  // namespace
 
 const std::string& OpenFile::path() const { return inode_->path; }
 
 absl::StatusOr<size_t> OpenFile::Read(uint64_t offset,
                                       absl::Span<uint8_t> out) const {
-  if (reader_ == nullptr && ve_ == nullptr)
-    return PreadFull(fd_.get(), out, offset);
-  absl::StatusOr<size_t> got =
-      reader_ ? reader_->ReadAt(offset, out) : ve_->ReadAt(offset, out);
-  if (!got.ok()) {
+  absl::StatusOr<size_t> got = view_->ReadAt(offset, out);
+  if (!got.ok() && inode_->kind == DumpTree::Kind::kEnvelope) {
     absl::Status status = Prefix(got.status(), inode_->path);
     LogLine(status.message());
     if (absl::IsDataLoss(status))
@@ -37,8 +44,8 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
     case Kind::kFile: {
       auto fd = ReopenReadOnly(inode->fd.get());
       if (!fd.ok()) return Prefix(fd.status(), inode->path);
-      return std::unique_ptr<OpenFile>(
-          new OpenFile(this, inode, std::move(fd).value(), nullptr));
+      return std::unique_ptr<OpenFile>(new OpenFile(
+          this, inode, std::make_unique<PlainFileView>(*std::move(fd)), false));
     }
     case Kind::kBrokenEnvelope: {
       absl::Status status =
@@ -48,116 +55,67 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
       return status;
     }
     case Kind::kEnvelope:
-      break;
-    case Kind::kVmware:
-      return OpenVmware(inode, caller);
+      return OpenEnvelope(inode, caller);
     default:
       return absl::InvalidArgumentError(inode->path + " is not a file");
   }
-  auto reader = [&]() -> absl::StatusOr<std::unique_ptr<EnvelopeReader>> {
-    DC_ASSIGN_OR_RETURN(UniqueFd fd, ReopenReadOnly(inode->fd.get()));
-    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
-    if (absl::IsFailedPrecondition(header.status()))  // rewritten just now
-      return absl::AbortedError("no longer an envelope");
-    if (!header.ok()) return header.status();
-    absl::StatusOr<SecretBytes> data_key = UnlockDataKey(*header, *keys_);
-    if (!data_key.ok())
-      return absl::UnauthenticatedError(data_key.status().message());
-    return EnvelopeReader::Open(std::move(fd), std::move(header).value(),
-                                *data_key);
-  }();
-  if (absl::IsAborted(reader.status())) return reader.status();
-  if (!reader.ok()) {
-    absl::Status status = Prefix(reader.status(), inode->path);
-    LogLine(status.message());
-    if (absl::IsUnauthenticated(status)) {
-      absl::MutexLock lock(&inode->mu);
-      inode->key_error = std::string(reader.status().message());
-    }
-    Audit(absl::IsUnauthenticated(status) ? "key_missing"
-          : absl::IsDataLoss(status)      ? "integrity_failure"
-                                          : "open_failed",
-          *inode, &caller, status);
-    return status;
-  }
-  {
-    absl::MutexLock lock(&inode->mu);
-    inode->key_error.clear();
-  }
-  Audit("open", *inode, &caller, absl::OkStatus());
-  return std::unique_ptr<OpenFile>(
-      new OpenFile(this, inode, UniqueFd(), std::move(reader).value()));
 }
 
-absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::OpenVmware(
+absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::OpenEnvelope(
     const std::shared_ptr<Inode>& inode, const Caller& caller) {
-  std::vector<std::string> contexts = options_.ve_contexts;
-  for (const std::string& c : DefaultVeContexts()) {
-    if (std::find(contexts.begin(), contexts.end(), c) == contexts.end())
-      contexts.push_back(c);
-  }
-  std::optional<std::string> verified;
-  {
-    absl::MutexLock lock(&inode->mu);
-    verified = inode->ve_verified;
-  }
+  const Envelope& envelope = *inode->envelope;
   auto fail = [&](absl::string_view event, const absl::Status& status) {
     LogLine(status.message());
     Audit(event, *inode, &caller, status);
     return status;
   };
-  const std::string tried = absl::StrCat(
-      "no context verifies its GCM tag (tried: ", absl::StrJoin(contexts, ", "),
-      "); add one with -o ve_context=, or -o ve_unverified=allow");
-  if (verified.has_value() && verified->empty() &&
-      !options_.ve_allow_unverified) {
+  auto unverified = [&](const absl::Status& tag) {
     return fail("integrity_failure",
-                absl::DataLossError(absl::StrCat(inode->path, ": ", tried)));
+                absl::DataLossError(absl::StrCat(
+                    inode->path, ": ", tag.message(), kUnverifiedHint)));
+  };
+  std::optional<absl::Status> tag;
+  {
+    absl::MutexLock lock(&inode->mu);
+    tag = inode->file_tag;
   }
+  // A whole-file tag that failed before is not checked again on each open.
+  if (tag.has_value() && !tag->ok() && !options_.ve_allow_unverified)
+    return unverified(*tag);
   auto fd = ReopenReadOnly(inode->fd.get());
   if (!fd.ok()) return Prefix(fd.status(), inode->path);
-  auto header = ReadVeHeader(fd->get(), inode->ve->offset);
-  if (absl::IsFailedPrecondition(header.status()))  // rewritten just now
-    return absl::AbortedError("no longer an envelope");
-  if (!header.ok())
-    return fail("open_failed", Prefix(header.status(), inode->path));
-  const KeyRef ref = RefOf(*inode);
-  absl::StatusOr<SecretBytes> key = keys_->Resolve(ref);
-  absl::StatusOr<std::unique_ptr<VeReader>> reader =
-      key.ok()
-          ? VeReader::Open(std::move(fd).value(), std::move(header).value(),
-                           *key, contexts, !verified.has_value(), false)
-          : key.status();
-  if (!reader.ok()) {
-    const bool no_key = !key.ok() || absl::IsUnauthenticated(reader.status());
-    const absl::Status status = Prefix(
-        reader.status(), absl::StrCat(inode->path, ": ", KeyRefString(ref)));
-    if (no_key) {
+  const OpenPolicy policy{options_.ve_contexts, !tag.has_value(), false};
+  absl::StatusOr<std::unique_ptr<EnvelopeView>> view =
+      envelope.Open(*std::move(fd), *keys_, policy);
+  if (absl::IsAborted(view.status())) return view.status();
+  if (!view.ok()) {
+    const absl::Status& cause = view.status();
+    if (absl::IsUnauthenticated(cause) || absl::IsUnavailable(cause)) {
       absl::MutexLock lock(&inode->mu);
-      inode->key_error =
-          absl::StrCat(KeyRefString(ref), ": ", reader.status().message());
+      inode->key_error = absl::StrCat(
+          absl::IsUnavailable(cause) ? "unreachable: " : "missing: ",
+          cause.message());
     }
-    return fail(no_key ? "key_missing" : "integrity_failure",
-                no_key ? absl::UnauthenticatedError(status.message()) : status);
+    return fail(EventOf(cause), Prefix(cause, inode->path));
   }
   bool size_changed = false;
   {
     absl::MutexLock lock(&inode->mu);
     inode->key_error.clear();
-    if (!inode->ve_verified.has_value())
-      inode->ve_verified = (*reader)->verified_context().value_or("");
-    verified = inode->ve_verified;
-    size_changed = !inode->ve_size.has_value();
-    inode->ve_size = (*reader)->size();
+    if (!inode->file_tag.has_value()) {
+      inode->file_tag = (*view)->file_tag_status();
+      inode->verified_context = (*view)->verified_context();
+    }
+    tag = inode->file_tag;
+    if (!envelope.size_exact()) {
+      size_changed = !inode->exact_size.has_value();
+      inode->exact_size = (*view)->size();
+    }
   }
-  if (verified->empty() && !options_.ve_allow_unverified) {
-    return fail("integrity_failure",
-                absl::DataLossError(absl::StrCat(inode->path, ": ", tried)));
-  }
+  if (!tag->ok() && !options_.ve_allow_unverified) return unverified(*tag);
   Audit("open", *inode, &caller, absl::OkStatus());
   return std::unique_ptr<OpenFile>(
-      new OpenFile(this, inode, UniqueFd(), nullptr, std::move(reader).value(),
-                   size_changed));
+      new OpenFile(this, inode, *std::move(view), size_changed));
 }
 
 }  // namespace dumpcrypt

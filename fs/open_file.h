@@ -1,4 +1,5 @@
-// OpenFile: one open of a file of the mount (see DumpTree::Open).
+// OpenFile: one open of a file of the mount (see DumpTree::Open): its inode
+// and the view it is read through.
 #ifndef DUMPCRYPT_FS_OPEN_FILE_H_
 #define DUMPCRYPT_FS_OPEN_FILE_H_
 
@@ -8,9 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "base/file_io.h"
-#include "envelope/envelope_reader.h"
-#include "envelope/ve_envelope.h"
+#include "envelope/envelope.h"
 #include "fs/dump_tree.h"
 
 namespace dumpcrypt {
@@ -27,27 +26,23 @@ class OpenFile {
 
   const std::string& path() const;
 
-  // size_changed is true when this open learned the file's exact size (a
-  // VMware envelope's first open): the kernel's attributes are stale.
+  // size_changed is true when this open learned the file's exact size (an
+  // envelope whose size is exact only once open): the kernel's attributes
+  // are stale.
   bool size_changed() const { return size_changed_; }
 
  private:
   friend class DumpTree;
   OpenFile(const DumpTree* tree, std::shared_ptr<DumpTree::Inode> inode,
-           UniqueFd fd, std::unique_ptr<EnvelopeReader> reader,
-           std::unique_ptr<VeReader> ve = nullptr, bool size_changed = false)
+           std::unique_ptr<RandomAccessView> view, bool size_changed)
       : tree_(tree),
         inode_(std::move(inode)),
-        fd_(std::move(fd)),
-        reader_(std::move(reader)),
-        ve_(std::move(ve)),
+        view_(std::move(view)),
         size_changed_(size_changed) {}
 
   const DumpTree* const tree_;
   const std::shared_ptr<DumpTree::Inode> inode_;
-  const UniqueFd fd_;                             // plain files
-  const std::unique_ptr<EnvelopeReader> reader_;  // dumpcrypt envelopes
-  const std::unique_ptr<VeReader> ve_;            // VMware envelopes
+  const std::unique_ptr<RandomAccessView> view_;
   const bool size_changed_;
 };
 

@@ -42,7 +42,8 @@ class KeyCache : public KeyResolver {
   absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) override;
   std::string Describe() const override { return source_->Describe(); }
 
-  // Status is "untried", "available" or "missing: <cause>" for `ref`.
+  // Status is "untried", "available", "unreachable: <cause>" (the last fetch
+  // could not reach the source) or "missing: <cause>" for `ref`.
   std::string Status(const KeyRef& ref) const;
 
   // DropIdle cleanses keys unused for longer than `idle`; returns how many.

@@ -116,8 +116,10 @@ TEST(EnvelopeOpenerTest, OpensWithTheStoreAndNamesMissingKeys) {
   ASSERT_OK_AND_ASSIGN(auto back, testing::ReadAll(*reader));
   EXPECT_TRUE(back == data);
 
+  // No key: UNAUTHENTICATED, the store's own NOT_FOUND kept for `keys`.
   auto missing = OpenEnvelopeFile(dir.File("b.dce"), *store);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(KeySourceCode(missing.status()), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr(dir.File("b.dce")));
   EXPECT_THAT(std::string(missing.status().message()),
@@ -125,12 +127,13 @@ TEST(EnvelopeOpenerTest, OpensWithTheStoreAndNamesMissingKeys) {
 
   // The right keyID holding the wrong key: UNAUTHENTICATED.
   ASSERT_OK(store->Add("k2", SecretBytes::CopyOf(RandomBytes(32, 9))));
-  EXPECT_EQ(OpenEnvelopeFile(dir.File("b.dce"), *store).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  auto wrong = OpenEnvelopeFile(dir.File("b.dce"), *store);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(KeySourceCode(wrong.status()), absl::StatusCode::kUnauthenticated);
   // Not an envelope.
   testing::WriteFileOrDie(dir.File("plain"), data);
   EXPECT_EQ(OpenEnvelopeFile(dir.File("plain"), *store).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

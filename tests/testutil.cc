@@ -129,7 +129,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> OpenWithKek(
                               *data_key);
 }
 
-absl::StatusOr<std::vector<uint8_t>> ReadAll(const EnvelopeReader& reader,
+absl::StatusOr<std::vector<uint8_t>> ReadAll(const RandomAccessView& reader,
                                              size_t block) {
   std::vector<uint8_t> out(reader.size());
   uint64_t pos = 0;

@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> OpenWithKek(
     const std::string& path, const SecretBytes& kek);
 
 // ReadAll reads the whole decrypted view with `block`-sized ReadAt calls.
-absl::StatusOr<std::vector<uint8_t>> ReadAll(const EnvelopeReader& reader,
+absl::StatusOr<std::vector<uint8_t>> ReadAll(const RandomAccessView& reader,
                                              size_t block = 1 << 20);
 
 }  // namespace dumpcrypt::testing

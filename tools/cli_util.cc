@@ -1,5 +1,6 @@
 #include "tools/cli_util.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -38,6 +39,12 @@ int Fail(const std::string& command, const absl::Status& status,
                std::string(status.message()).c_str());
   if (status.code() == absl::StatusCode::kDataLoss) return kExitIntegrity;
   return key_phase ? kExitNoKey : kExitError;
+}
+
+int FailByCause(const std::string& command, const absl::Status& status) {
+  const bool key =
+      absl::IsUnauthenticated(status) || absl::IsUnavailable(status);
+  return Fail(command, status, key);
 }
 
 int UsageError(const std::string& command, const absl::Status& status) {
@@ -123,29 +130,6 @@ absl::StatusOr<SecretBytes> ParseKeyHex(const std::string& arg) {
   return key;
 }
 
-namespace {
-
-// FinishEnvelope unlocks the envelope whose header was read from `fd` and
-// opens its reader; on failure it reports as OpenAny does.
-std::unique_ptr<EnvelopeReader> FinishEnvelope(
-    const std::string& command, const std::string& path, KeyResolver& resolver,
-    UniqueFd fd, EnvelopeHeader header, int* exit_code) {
-  auto data_key = UnlockDataKey(header, resolver);
-  if (!data_key.ok()) {
-    *exit_code = Fail(command, Prefix(data_key.status(), path), true);
-    return nullptr;
-  }
-  auto reader =
-      EnvelopeReader::Open(std::move(fd), std::move(header), *data_key);
-  if (!reader.ok()) {
-    *exit_code = Fail(command, Prefix(reader.status(), path));
-    return nullptr;
-  }
-  return std::move(reader).value();
-}
-
-}  // namespace
-
 int WorseExit(int a, int b) {
   auto rank = [](int code) {
     return code == kExitIntegrity ? 3 : code == kExitNoKey ? 2 : code != 0;
@@ -162,54 +146,29 @@ void VeFlags::Add(CLI::App* cmd) {
       ->check(ByteOffset());
 }
 
-std::vector<std::string> VeFlags::Contexts() const {
-  std::vector<std::string> all = contexts;
-  for (const std::string& c : DefaultVeContexts()) {
-    if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
-  }
-  return all;
+absl::StatusOr<std::shared_ptr<const Envelope>> ProbeFile(
+    const std::string& path, const ProbeOptions& options) {
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
+  DC_RETURN_IF_ERROR(RequireRegularFile(fd.get()));
+  DC_ASSIGN_OR_RETURN(Probed probed, ProbeEnvelope(fd.get(), options));
+  if (probed.is_damaged()) return probed.damage;
+  if (!probed.is_envelope()) return NotAnEnvelopeError();
+  return probed.envelope;
 }
 
-std::optional<Opened> OpenAny(const std::string& command,
-                              const std::string& path, KeyResolver& keys,
-                              const VeFlags& ve, bool verify_ve,
-                              int* exit_code) {
-  auto fd = OpenReadOnly(path);
-  absl::StatusOr<AnyHeader> any =
-      fd.ok() ? ReadAnyHeader(fd->get(), ve.offset) : fd.status();
-  if (!any.ok()) {
-    *exit_code = Fail(command, Prefix(any.status(), path));
-    return std::nullopt;
+std::unique_ptr<EnvelopeView> OpenEnvelope(const std::string& command,
+                                           const std::string& path,
+                                           KeyResolver& keys, const VeFlags& ve,
+                                           bool check_file_tag,
+                                           int* exit_code) {
+  const OpenPolicy policy{ve.contexts, check_file_tag, true};
+  absl::StatusOr<std::unique_ptr<EnvelopeView>> view =
+      OpenEnvelopeFile(path, keys, policy, ve.Probe());
+  if (!view.ok()) {
+    *exit_code = FailByCause(command, view.status());
+    return nullptr;
   }
-  Opened opened;
-  if (any->dumpcrypt.has_value()) {
-    opened.dumpcrypt =
-        FinishEnvelope(command, path, keys, std::move(fd).value(),
-                       std::move(any->dumpcrypt).value(), exit_code);
-    if (opened.dumpcrypt == nullptr) return std::nullopt;
-    return opened;
-  }
-  const KeyRef ref = VeKeyRef(any->vmware->Attribute("vmware.keyInfo"));
-  auto key = keys.Resolve(ref);
-  if (!key.ok()) {
-    *exit_code = Fail(
-        command, Prefix(key.status(), path + ": " + KeyRefString(ref)), true);
-    return std::nullopt;
-  }
-  auto reader =
-      VeReader::Open(std::move(fd).value(), std::move(any->vmware).value(),
-                     *key, ve.Contexts(), verify_ve, true);
-  if (!reader.ok()) {
-    const bool wrong_key = absl::IsUnauthenticated(reader.status());
-    *exit_code =
-        Fail(command,
-             Prefix(reader.status(),
-                    path + (wrong_key ? ": " + KeyRefString(ref) : "")),
-             wrong_key);
-    return std::nullopt;
-  }
-  opened.vmware = std::move(reader).value();
-  return opened;
+  return *std::move(view);
 }
 
 Progress::Progress(std::string label, uint64_t total)
@@ -280,18 +239,6 @@ void PrintJson(const nlohmann::json& j) {
   std::printf(
       "%s\n",
       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-}
-
-std::string HumanBytes(uint64_t bytes) {
-  if (bytes < 1024) return absl::StrFormat("%d B", bytes);
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = bytes / 1024.0;
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return absl::StrFormat("%.1f %s", v, units[u]);
 }
 
 }  // namespace dumpcrypt::cli

@@ -13,9 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "envelope/envelope_reader.h"
+#include "envelope/envelope.h"
 #include "envelope/key_resolver.h"
-#include "envelope/ve_envelope.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace dumpcrypt::cli {
@@ -32,6 +31,11 @@ enum ExitCode : int {
 // exit code for `status`: 4 for DATA_LOSS, `key_phase` ? 3 : 1 otherwise.
 int Fail(const std::string& command, const absl::Status& status,
          bool key_phase = false);
+
+// FailByCause prints as Fail does and returns the exit status of the
+// status's cause: 4 DATA_LOSS (damaged), 3 UNAUTHENTICATED or UNAVAILABLE
+// (no key, or its source out of reach), else 1.
+int FailByCause(const std::string& command, const absl::Status& status);
 
 // UsageError prints as Fail does and returns 2, the usage exit status.
 int UsageError(const std::string& command, const absl::Status& status);
@@ -50,37 +54,30 @@ struct KeySourceFlags {
   absl::StatusOr<std::unique_ptr<KeyResolver>> MakeResolver() const;
 };
 
-// VeFlags are the options for VMware .ve files.
+// VeFlags are the options for envelopes whose tag covers the whole file
+// (VMware .ve) or that may start past byte 0.
 struct VeFlags {
   std::vector<std::string> contexts;  // tried before the known ones
   std::optional<uint64_t> offset;  // else the magic is looked for at 0 and 4096
 
   void Add(CLI::App* cmd);
-  std::vector<std::string> Contexts() const;
+  ProbeOptions Probe() const { return {offset}; }
 };
 
-// Opened is an open dumpcrypt envelope or VMware .ve file.
-struct Opened {
-  std::unique_ptr<EnvelopeReader> dumpcrypt;
-  std::unique_ptr<VeReader> vmware;
-  uint64_t size() const {
-    return dumpcrypt ? dumpcrypt->size() : vmware->size();
-  }
-  absl::StatusOr<size_t> ReadAt(uint64_t offset,
-                                absl::Span<uint8_t> out) const {
-    return dumpcrypt ? dumpcrypt->ReadAt(offset, out)
-                     : vmware->ReadAt(offset, out);
-  }
-};
+// ProbeFile opens `path` (which must be a regular file) and probes it.
+// INVALID_ARGUMENT if it is no envelope; DATA_LOSS (or UNIMPLEMENTED) if it
+// is a damaged one. Messages do not name `path`: callers do.
+absl::StatusOr<std::shared_ptr<const Envelope>> ProbeFile(
+    const std::string& path, const ProbeOptions& options);
 
-// OpenAny opens `path` as a dumpcrypt envelope or, failing that, as a VMware
-// envelope (checking its tag when `verify_ve`), with keys from `keys`. On
-// failure it reports, sets *exit_code (1 unreadable or not an envelope; 3 no
-// key or the wrong one; 4 damaged, its header too) and returns nullopt.
-std::optional<Opened> OpenAny(const std::string& command,
-                              const std::string& path, KeyResolver& keys,
-                              const VeFlags& ve, bool verify_ve,
-                              int* exit_code);
+// OpenEnvelope opens `path` as whatever envelope it is, with keys from
+// `keys`; `check_file_tag` checks a whole-file tag at open (and requires it
+// to verify). On failure it reports, sets *exit_code (FailByCause's) and
+// returns nullptr.
+std::unique_ptr<EnvelopeView> OpenEnvelope(const std::string& command,
+                                           const std::string& path,
+                                           KeyResolver& keys, const VeFlags& ve,
+                                           bool check_file_tag, int* exit_code);
 
 // WorseExit is the exit status that says more of the two: 4 (damage) over 3
 // (keys) over 1 (other errors) over 0.
@@ -126,9 +123,6 @@ CLI::Validator AFile();
 // not UTF-8 (in a file name or a .ve attribute) are printed as U+FFFD, so the
 // output is always valid JSON.
 void PrintJson(const nlohmann::json& j);
-
-// HumanBytes formats a size as "12.3 MiB" (exact bytes under 1 KiB).
-std::string HumanBytes(uint64_t bytes);
 
 }  // namespace dumpcrypt::cli
 

@@ -22,7 +22,7 @@ namespace dumpcrypt::cli {
 namespace {
 
 std::string Availability(const absl::Status& status) {
-  switch (status.code()) {
+  switch (KeySourceCode(status)) {
     case absl::StatusCode::kOk:
       return "available";
     case absl::StatusCode::kNotFound:
@@ -46,32 +46,10 @@ struct Flags {
 
 struct Dump {
   std::string path;
-  std::string format;  // "dumpcrypt" or "vmware"
-  KeyRef ref;
-  std::optional<EnvelopeHeader> header;
-  std::optional<VeHeader> ve;
+  std::shared_ptr<const Envelope> envelope;
+  KeyRef ref;           // the one it is listed under
   absl::Status status;  // whether the key can be had and opens this file
 };
-
-// Probe reads the header of the regular file `path`: FAILED_PRECONDITION if
-// it is neither kind of envelope; another error if it cannot be read or is
-// damaged.
-absl::StatusOr<Dump> Probe(const std::string& path) {
-  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
-  DC_ASSIGN_OR_RETURN(AnyHeader any, ReadAnyHeader(fd.get()));
-  Dump dump;
-  dump.path = path;
-  if (any.dumpcrypt.has_value()) {
-    dump.format = "dumpcrypt";
-    dump.ref = any.dumpcrypt->primary_key();
-  } else {
-    dump.format = "vmware";
-    dump.ref = VeKeyRef(any.vmware->Attribute("vmware.keyInfo"));
-  }
-  dump.header = std::move(any.dumpcrypt);
-  dump.ve = std::move(any.vmware);
-  return dump;
-}
 
 using NotRead = std::function<void(const std::string&, const absl::Status&)>;
 
@@ -103,20 +81,6 @@ void Walk(const std::filesystem::path& dir,
   }
 }
 
-// Check is whether `keys` has the key of `dump` and it opens the file:
-// unwrapping a key slot, or matching a .ve file's keyHash.
-absl::Status Check(const Dump& dump, KeyResolver& keys) {
-  if (dump.header.has_value())
-    return UnlockDataKey(*dump.header, keys).status();
-  DC_ASSIGN_OR_RETURN(SecretBytes key, keys.Resolve(dump.ref));
-  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(dump.path));
-  absl::Status opened =
-      VeReader::Open(std::move(fd), *dump.ve, key, {}, false, false).status();
-  if (!absl::IsUnauthenticated(opened)) return opened;
-  return absl::UnauthenticatedError(
-      "the key does not match the file's keyHash");
-}
-
 int RunKeys(const Flags& f) {
   const std::string cmd = "keys";
   auto resolver = f.keys.MakeResolver();
@@ -130,11 +94,12 @@ int RunKeys(const Flags& f) {
     Fail(cmd, Prefix(cause, path));
   };
   auto probe = [&](const std::string& path, bool named) {
-    absl::StatusOr<Dump> dump = Probe(path);
-    if (dump.ok()) {
-      dumps.push_back(std::move(dump).value());
-    } else if (named || !absl::IsFailedPrecondition(dump.status())) {
-      not_read(path, dump.status());
+    absl::StatusOr<std::shared_ptr<const Envelope>> envelope =
+        ProbeFile(path, {});
+    if (envelope.ok()) {
+      dumps.push_back({path, *envelope, (*envelope)->key_refs().front(), {}});
+    } else if (named || !absl::IsInvalidArgument(envelope.status())) {
+      not_read(path, envelope.status());
     }
   };
   for (const std::string& path : f.paths) {
@@ -154,7 +119,7 @@ int RunKeys(const Flags& f) {
   }
   std::map<std::pair<std::string, std::string>, absl::Status> results;
   for (Dump& d : dumps) {
-    d.status = Check(d, keys);
+    d.status = d.envelope->CheckKey(keys);
     auto [it, added] = results.try_emplace({d.ref.provider, d.ref.key_id});
     if (it->second.ok()) it->second = d.status;
   }
@@ -165,7 +130,7 @@ int RunKeys(const Flags& f) {
                           {"keys", nlohmann::json::array()}};
     for (const Dump& d : dumps) {
       out["dumps"].push_back({{"file", d.path},
-                              {"format", d.format},
+                              {"format", std::string(d.envelope->format())},
                               {"provider", d.ref.provider},
                               {"key_id", d.ref.key_id},
                               {"status", Availability(d.status)}});

@@ -3,6 +3,7 @@
 // all servers down, and `dumpcrypt keys`.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -22,6 +23,8 @@ namespace dumpcrypt::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 // Seeded on both servers in this order, so they get ids "1", "2", "3".
 std::vector<uint8_t> SeedKey(int i) { return RandomBytes(32, 1000 + i); }
@@ -311,7 +314,7 @@ TEST_F(KmipMountTest, AllServersDownThenBack) {
   EXPECT_EQ(st.st_size, 10000);
   const absl::Time start = absl::Now();
   EXPECT_EQ(open((mnt_ + "/core").c_str(), O_RDONLY), -1);
-  EXPECT_EQ(errno, ENOKEY);
+  EXPECT_EQ(errno, EHOSTDOWN);  // an outage, not a missing key
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   ASSERT_TRUE(cluster_->StartServer(0).ok());
   running_[0] = true;
@@ -418,6 +421,56 @@ TEST_F(KmipServerTest, KeyStatesDecideUse) {
   r = RunTool(
       {ToolPath("dumpcrypt"), "kms", "get-state", "--kms", conf, compromised});
   EXPECT_EQ(r.out, "Compromised\n");
+}
+
+// A KMS outage and a destroyed key are different causes: different errnos,
+// key_status and log lines, from a real PyKMIP server.
+TEST_F(KmipMountTest, OutageIsNotAMissingKey) {
+  const std::string conf =
+      cluster_->WriteConfig("one.toml", "kms-a", {cluster_->Address(0)});
+  std::string destroyed, kept;
+  {
+    auto config = LoadKmsConfig(conf);
+    ASSERT_TRUE(config.ok());
+    auto provider = KmipProvider::Create(config->providers[0], nullptr);
+    ASSERT_TRUE(provider.ok());
+    ASSERT_OK_AND_ASSIGN(destroyed, (*provider)->CreateKey("to-destroy"));
+    ASSERT_OK_AND_ASSIGN(kept, (*provider)->CreateKey("kept"));
+  }
+  for (const std::string& id : {destroyed, kept}) {
+    ToolResult r = RunTool({ToolPath("dumpcrypt"), "seal", "--kms", conf,
+                            "--key-id", id, "-", src_ + "/" + id + ".dce"},
+                           "core bytes");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  Revoke(*cluster_, destroyed, false);
+  SendRaw(*cluster_, 0, 0x14,
+          {Ttlv::TextString(kmip::kUniqueIdentifier, destroyed)});
+  Mount(conf);
+  auto key_status = [&](const std::string& name) {
+    char value[512] = {};
+    const ssize_t n =
+        getxattr((mnt_ + "/" + name).c_str(), "user.dumpcrypt.key_status",
+                 value, sizeof(value) - 1);
+    return n < 0 ? std::string("getxattr failed") : std::string(value, n);
+  };
+  EXPECT_EQ(open((mnt_ + "/" + destroyed).c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ENOKEY);
+  EXPECT_THAT(key_status(destroyed), StartsWith("missing: "));
+
+  Stop(0);
+  EXPECT_EQ(open((mnt_ + "/" + kept).c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, EHOSTDOWN);
+  EXPECT_THAT(key_status(kept), StartsWith("unreachable: "));
+  // The CLI: exit 3 for both, each with its cause.
+  ToolResult r = RunTool({ToolPath("dumpcrypt"), "keys", "--kms", conf, src_});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("provider unreachable"));
+
+  const std::vector<uint8_t> log = ReadFileOrFail(dir_->File("daemon.log"));
+  const std::string text(log.begin(), log.end());
+  EXPECT_THAT(text, HasSubstr(destroyed + ".dce: keyID '" + destroyed));
+  EXPECT_THAT(text, HasSubstr(kept + ".dce: keyID '" + kept));
 }
 
 }  // namespace

@@ -189,10 +189,9 @@ TEST_F(GeneratedVeTest, RandomRangesOfTheViewMatch) {
   ASSERT_TRUE(fd.ok());
   ASSERT_OK_AND_ASSIGN(VeHeader header, ReadVeHeader(fd->get()));
   EXPECT_EQ(header.offset, 4096u);
-  ASSERT_OK_AND_ASSIGN(
-      auto reader,
-      VeReader::Open(std::move(fd).value(), header, SecretBytes::CopyOf(key_),
-                     DefaultVeContexts(), true, true));
+  ASSERT_OK_AND_ASSIGN(auto reader,
+                       VeReader::Open(std::move(fd).value(), header,
+                                      SecretBytes::CopyOf(key_), OpenPolicy()));
   EXPECT_EQ(reader->size(), 4096 + payload.size());
   EXPECT_EQ(*reader->verified_context(), "ESXConfiguration");
   std::vector<uint8_t> view = ReadFileOrFail(ve);

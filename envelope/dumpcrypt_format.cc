@@ -1,0 +1,167 @@
+// The dumpcrypt envelope v1 (docs/FORMAT.md) behind the EnvelopeFormat
+// interface.
+#include <fcntl.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/bytes.h"
+#include "base/file_io.h"
+#include "base/status_macros.h"
+#include "base/time_format.h"
+#include "envelope/envelope.h"
+#include "envelope/envelope_format.h"
+#include "envelope/envelope_opener.h"
+#include "envelope/envelope_reader.h"
+#include "nlohmann/json.hpp"
+
+namespace dumpcrypt {
+namespace {
+
+class DumpcryptEnvelope final : public Envelope {
+ public:
+  explicit DumpcryptEnvelope(EnvelopeHeader header)
+      : header_(std::move(header)) {}
+
+  absl::string_view format() const override { return "dumpcrypt"; }
+
+  std::vector<KeyRef> key_refs() const override {
+    std::vector<KeyRef> refs;
+    for (const KeySlot& slot : header_.slots) refs.push_back(slot.ref);
+    return refs;
+  }
+
+  uint64_t shown_size() const override { return header_.DecryptedSize(); }
+
+  std::vector<Attribute> Attributes() const override {
+    const DumpMetadata& m = header_.metadata;
+    return {{"key_id", header_.primary_key().key_id},
+            {"provider", header_.primary_key().provider},
+            {"type", std::string(DumpTypeName(m.type))},
+            {"world", m.world},
+            {"created", Rfc3339Unix(m.created_unix)},
+            {"host", m.host},
+            {"vm", m.vm_name},
+            {"vm_uuid", m.vm_uuid},
+            {"sector_size", absl::StrCat(header_.sector_size)},
+            {"integrity", header_.integrity ? "aes-gmac" : "none"}};
+  }
+
+  std::vector<Attribute> Describe() const override {
+    const EnvelopeHeader& h = header_;
+    const DumpMetadata& m = h.metadata;
+    std::vector<Attribute> lines = {
+        {"format", absl::StrCat("dumpcrypt envelope v", h.version)},
+        {"cipher",
+         absl::StrCat("AES-256-XTS, ", h.sector_size, "-byte sectors")},
+        {"integrity", h.integrity ? "AES-GMAC tag per sector"
+                                  : "none (sealed with --no-integrity)"},
+        {"size", absl::StrCat(h.DecryptedSize(), " bytes decrypted (",
+                              HumanBytes(h.DecryptedSize()),
+                              h.prefix_length
+                                  ? absl::StrCat("; first ", h.prefix_length,
+                                                 " in clear")
+                                  : "",
+                              ")")}};
+    for (size_t i = 0; i < h.slots.size(); ++i) {
+      lines.push_back({i == 0 ? "key" : "also key",
+                       absl::StrCat("provider '", h.slots[i].ref.provider,
+                                    "', keyID '", h.slots[i].ref.key_id, "'")});
+    }
+    const std::string vm = m.vm_name.empty() ? m.vm_uuid
+                           : m.vm_uuid.empty()
+                               ? m.vm_name
+                               : absl::StrCat(m.vm_name, " (", m.vm_uuid, ")");
+    lines.insert(lines.end(),
+                 {{"dump type", std::string(DumpTypeName(m.type))},
+                  {"world", m.world},
+                  {"created", Rfc3339Unix(m.created_unix)},
+                  {"host", m.host},
+                  {"vm", vm},
+                  {"original name", m.original_name},
+                  {"file id", HexEncode(h.file_id)},
+                  {"note",
+                   "header fields are authenticated only when the file is "
+                   "opened with its key"}});
+    return lines;
+  }
+
+  nlohmann::json DescribeJson() const override {
+    const EnvelopeHeader& h = header_;
+    nlohmann::json slots = nlohmann::json::array();
+    for (const KeySlot& s : h.slots) {
+      slots.push_back(
+          {{"kind", s.kind == kSlotProviderKey ? "provider-key" : "unknown"},
+           {"provider", s.ref.provider},
+           {"key_id", s.ref.key_id}});
+    }
+    const DumpMetadata& m = h.metadata;
+    return {{"format", "dumpcrypt"},
+            {"version", h.version},
+            {"cipher", "AES-256-XTS"},
+            {"sector_size", h.sector_size},
+            {"integrity", h.integrity ? "aes-gmac-per-sector" : "none"},
+            {"size", h.DecryptedSize()},
+            {"prefix_length", h.prefix_length},
+            {"plaintext_length", h.plaintext_length},
+            {"data_offset", h.data_offset},
+            {"file_id", HexEncode(h.file_id)},
+            {"provider", h.primary_key().provider},
+            {"key_id", h.primary_key().key_id},
+            {"key_slots", slots},
+            {"dump",
+             {{"type", std::string(DumpTypeName(m.type))},
+              {"world", m.world},
+              {"created", Rfc3339Unix(m.created_unix)},
+              {"host", m.host},
+              {"vm_name", m.vm_name},
+              {"vm_uuid", m.vm_uuid},
+              {"original_name", m.original_name}}},
+            {"authenticated", false}};
+  }
+
+  absl::Status CheckKey(KeyResolver& keys) const override {
+    return UnlockDataKey(header_, keys).status();
+  }
+
+  absl::StatusOr<std::unique_ptr<EnvelopeView>> Open(
+      UniqueFd fd, KeyResolver& keys, const OpenPolicy&) const override {
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
+    if (absl::IsFailedPrecondition(header.status()))
+      return absl::AbortedError("no longer an envelope");
+    if (!header.ok()) return header.status();
+    DC_ASSIGN_OR_RETURN(SecretBytes data_key, UnlockDataKey(*header, keys));
+    return EnvelopeReader::Open(std::move(fd), *std::move(header), data_key);
+  }
+
+ private:
+  const EnvelopeHeader header_;
+};
+
+class DumpcryptFormat final : public EnvelopeFormat {
+ public:
+  absl::string_view name() const override { return "dumpcrypt"; }
+  absl::string_view suffix() const override { return ".dce"; }
+
+  bool HasMagic(int fd) const override {
+    uint8_t head[kEnvelopeMagic.size()];
+    absl::StatusOr<size_t> got = PreadFull(fd, absl::MakeSpan(head), 0);
+    return got.ok() && HasEnvelopeMagic(absl::MakeConstSpan(head, *got));
+  }
+
+  absl::StatusOr<std::unique_ptr<const Envelope>> Probe(
+      int fd, const ProbeOptions& options) const override {
+    if (options.offset.value_or(0) != 0) return nullptr;
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd);
+    if (absl::IsFailedPrecondition(header.status())) return nullptr;
+    if (!header.ok()) return header.status();
+    return std::make_unique<DumpcryptEnvelope>(*std::move(header));
+  }
+};
+
+}  // namespace
+
+const EnvelopeFormat& DumpcryptEnvelopeFormat() {
+  static const DumpcryptFormat* const format = new DumpcryptFormat;
+  return *format;
+}
+
+}  // namespace dumpcrypt
