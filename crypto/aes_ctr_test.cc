@@ -12,6 +12,15 @@
 namespace dumpcrypt {
 namespace {
 
+// The back end every test of this file runs on, set by the fixture: each
+// test runs once per back end in the build.
+CryptoBackend g_backend = CryptoBackend::kDefault;
+
+class AesCtrTest : public ::testing::TestWithParam<CryptoBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+};
+
 using testing::RandomBytes;
 
 std::vector<uint8_t> OpenSsl(const EVP_CIPHER* cipher, const SecretBytes& key,
@@ -28,7 +37,7 @@ std::vector<uint8_t> OpenSsl(const EVP_CIPHER* cipher, const SecretBytes& key,
 }
 
 std::unique_ptr<AesCtr> Make(const SecretBytes& key) {
-  auto ctr = AesCtr::Create(key);
+  auto ctr = AesCtr::Create(key, g_backend);
   EXPECT_TRUE(ctr.ok()) << ctr.status();
   return ctr.ok() ? std::move(ctr).value() : nullptr;
 }
@@ -63,7 +72,7 @@ Message MakeMessage(size_t size, uint32_t seed) {
 
 // Any range of a message, from any byte, matches OpenSSL's CTR over the
 // whole message.
-TEST(AesCtrTest, AnyRangeMatchesOpenSsl) {
+TEST_P(AesCtrTest, AnyRangeMatchesOpenSsl) {
   const auto [key, nonce, plain, cipher] = MakeMessage(300001, 1);
   auto ctr = Make(key);
   ASSERT_NE(ctr, nullptr);
@@ -83,7 +92,7 @@ TEST(AesCtrTest, AnyRangeMatchesOpenSsl) {
 
 // Past 0xffffffff the counter goes back to 0 in the last four bytes only,
 // as GCM's does (OpenSSL's CTR would carry into the nonce).
-TEST(AesCtrTest, CounterWrapsInItsLastFourBytes) {
+TEST_P(AesCtrTest, CounterWrapsInItsLastFourBytes) {
   const SecretBytes key = SecretBytes::CopyOf(RandomBytes(32, 5));
   const std::vector<uint8_t> nonce = RandomBytes(12, 6);
   std::vector<uint8_t> blocks;
@@ -104,7 +113,7 @@ TEST(AesCtrTest, CounterWrapsInItsLastFourBytes) {
   }
 }
 
-TEST(AesCtrTest, ThreadsShareOneKey) {
+TEST_P(AesCtrTest, ThreadsShareOneKey) {
   const Message m = MakeMessage(1 << 20, 7);
   auto ctr = Make(m.key);
   ASSERT_NE(ctr, nullptr);
@@ -123,8 +132,9 @@ TEST(AesCtrTest, ThreadsShareOneKey) {
   for (const auto& out : outs) EXPECT_TRUE(out == m.plain);
 }
 
-TEST(AesCtrTest, RejectsBadKeyAndSkip) {
-  EXPECT_FALSE(AesCtr::Create(SecretBytes::CopyOf(RandomBytes(16, 1))).ok());
+TEST_P(AesCtrTest, RejectsBadKeyAndSkip) {
+  EXPECT_FALSE(
+      AesCtr::Create(SecretBytes::CopyOf(RandomBytes(16, 1)), g_backend).ok());
   auto ctr = Make(SecretBytes::CopyOf(RandomBytes(32, 1)));
   ASSERT_NE(ctr, nullptr);
   uint8_t counter[16] = {};
@@ -132,6 +142,10 @@ TEST(AesCtrTest, RejectsBadKeyAndSkip) {
   EXPECT_EQ(ctr->Transform(counter, 16, {data, 32}).code(),
             absl::StatusCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AesCtrTest,
+                         ::testing::ValuesIn(BuiltBackends()),
+                         testing::BackendTestName);
 
 }  // namespace
 }  // namespace dumpcrypt

@@ -10,6 +10,15 @@
 namespace dumpcrypt {
 namespace {
 
+// The back end every test of this file runs on, set by the fixture: each
+// test runs once per back end in the build.
+CryptoBackend g_backend = CryptoBackend::kDefault;
+
+class AesGcmDecryptorTest : public ::testing::TestWithParam<CryptoBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+};
+
 using testing::FromHex;
 using testing::RandomBytes;
 using testing::SecretFromHex;
@@ -18,7 +27,7 @@ using testing::ToHex;
 std::unique_ptr<AesGcmDecryptor> Make(const SecretBytes& key,
                                       const std::vector<uint8_t>& iv,
                                       const std::vector<uint8_t>& aad) {
-  auto gcm = AesGcmDecryptor::Create(key, iv, aad);
+  auto gcm = AesGcmDecryptor::Create(key, iv, aad, g_backend);
   EXPECT_TRUE(gcm.ok()) << gcm.status();
   return gcm.ok() ? std::move(gcm).value() : nullptr;
 }
@@ -50,7 +59,7 @@ std::vector<uint8_t> OpenSslSeal(const SecretBytes& key,
 
 // The GCM specification (McGrew and Viega), test case 16: AES-256, 96-bit
 // IV, AAD, a plaintext that ends inside a block.
-TEST(AesGcmDecryptorTest, GcmSpecTestCase16) {
+TEST_P(AesGcmDecryptorTest, GcmSpecTestCase16) {
   const SecretBytes key = SecretFromHex(
       "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
   const std::vector<uint8_t> iv = FromHex("cafebabefacedbaddecaf888");
@@ -72,7 +81,7 @@ TEST(AesGcmDecryptorTest, GcmSpecTestCase16) {
 
 // Any split of the message, in place or not, decrypts what OpenSSL
 // encrypted; the AAD is as long as a .ve header and its context.
-TEST(AesGcmDecryptorTest, AgreesWithOpenSslForAnySplit) {
+TEST_P(AesGcmDecryptorTest, AgreesWithOpenSslForAnySplit) {
   const SecretBytes key = SecretBytes::CopyOf(RandomBytes(32, 1));
   const std::vector<uint8_t> iv = RandomBytes(12, 2);
   const std::vector<uint8_t> aad = RandomBytes(4096 + 16, 3);
@@ -99,7 +108,7 @@ TEST(AesGcmDecryptorTest, AgreesWithOpenSslForAnySplit) {
   }
 }
 
-TEST(AesGcmDecryptorTest, ChangedInputOrTagFails) {
+TEST_P(AesGcmDecryptorTest, ChangedInputOrTagFails) {
   const SecretBytes key = SecretBytes::CopyOf(RandomBytes(32, 5));
   const std::vector<uint8_t> iv = RandomBytes(12, 6);
   const std::vector<uint8_t> aad = RandomBytes(100, 7);
@@ -132,13 +141,14 @@ TEST(AesGcmDecryptorTest, ChangedInputOrTagFails) {
   EXPECT_FALSE(check(aad, cipher, changed));
 }
 
-TEST(AesGcmDecryptorTest, RejectsBadSizesAndUseAfterFinish) {
+TEST_P(AesGcmDecryptorTest, RejectsBadSizesAndUseAfterFinish) {
   const SecretBytes key = SecretBytes::CopyOf(RandomBytes(32, 9));
   const std::vector<uint8_t> iv(12, 1);
+  EXPECT_FALSE(AesGcmDecryptor::Create(SecretBytes::CopyOf(RandomBytes(16, 9)),
+                                       iv, {}, g_backend)
+                   .ok());
   EXPECT_FALSE(
-      AesGcmDecryptor::Create(SecretBytes::CopyOf(RandomBytes(16, 9)), iv, {})
-          .ok());
-  EXPECT_FALSE(AesGcmDecryptor::Create(key, RandomBytes(16, 1), {}).ok());
+      AesGcmDecryptor::Create(key, RandomBytes(16, 1), {}, g_backend).ok());
   auto gcm = Make(key, iv, {});
   ASSERT_NE(gcm, nullptr);
   uint8_t in[32] = {};
@@ -152,6 +162,10 @@ TEST(AesGcmDecryptorTest, RejectsBadSizesAndUseAfterFinish) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(gcm->Finish(tag));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AesGcmDecryptorTest,
+                         ::testing::ValuesIn(BuiltBackends()),
+                         testing::BackendTestName);
 
 }  // namespace
 }  // namespace dumpcrypt

@@ -18,6 +18,11 @@ struct CipherCtxDeleter {
 };
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+};
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
 // OpenSslError drains OpenSSL's error queue of this thread into a Status of
 // `code` whose message starts with `what`.
 absl::Status OpenSslError(absl::StatusCode code, absl::string_view what);

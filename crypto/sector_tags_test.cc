@@ -14,20 +14,29 @@
 namespace dumpcrypt {
 namespace {
 
+// The back end every test of this file runs on, set by the fixture: each
+// test runs once per back end in the build.
+CryptoBackend g_backend = CryptoBackend::kDefault;
+
+class SectorTaggerTest : public ::testing::TestWithParam<CryptoBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+};
+
 using testing::FromHex;
 using testing::RandomBytes;
 using testing::SecretFromHex;
 using testing::ToHex;
 
 std::unique_ptr<SectorTagger> Make(const SecretBytes& key) {
-  auto tagger = SectorTagger::Create(key.Clone());
+  auto tagger = SectorTagger::Create(key.Clone(), g_backend);
   EXPECT_TRUE(tagger.ok()) << tagger.status();
   return tagger.ok() ? std::move(tagger).value() : nullptr;
 }
 
 // The GCM specification (McGrew and Viega), test cases 1 and 13: zero key,
 // zero 96-bit IV, empty plaintext and AAD.
-TEST(SectorTaggerTest, GcmSpecEmptyPlaintextVectors) {
+TEST_P(SectorTaggerTest, GcmSpecEmptyPlaintextVectors) {
   const std::vector<uint8_t> nonce(12, 0);
   uint8_t tag[16];
   ASSERT_OK(Make(SecretFromHex(std::string(32, '0')))->Gmac(nonce, {}, tag));
@@ -60,7 +69,7 @@ std::string OpenSslGmac(const std::vector<uint8_t>& key,
 
 // OpenSSL's EVP_MAC "GMAC" is a separate implementation: the tags must agree
 // for every key size and for lengths that end inside a block.
-TEST(SectorTaggerTest, AgreesWithOpenSslGmacOverAad) {
+TEST_P(SectorTaggerTest, AgreesWithOpenSslGmacOverAad) {
   const std::vector<uint8_t> nonce = FromHex("2a0000000000000000000000");
   for (size_t key_size : {16, 24, 32}) {
     const std::vector<uint8_t> key = RandomBytes(key_size, 11);
@@ -75,7 +84,7 @@ TEST(SectorTaggerTest, AgreesWithOpenSslGmacOverAad) {
   }
 }
 
-TEST(SectorTaggerTest, FindsTheFirstBadSector) {
+TEST_P(SectorTaggerTest, FindsTheFirstBadSector) {
   auto tagger = Make(SecretBytes::CopyOf(RandomBytes(32, 1)));
   std::vector<uint8_t> data = RandomBytes(8 * 512, 2);
   std::vector<uint8_t> tags(8 * 16);
@@ -93,7 +102,7 @@ TEST(SectorTaggerTest, FindsTheFirstBadSector) {
 
 // One tagger serves every thread of the mount: each call keeps its own
 // running state.
-TEST(SectorTaggerTest, ConcurrentCallsAgree) {
+TEST_P(SectorTaggerTest, ConcurrentCallsAgree) {
   auto tagger = Make(SecretBytes::CopyOf(RandomBytes(32, 3)));
   const std::vector<uint8_t> data = RandomBytes(16 * 4096, 4);
   std::vector<uint8_t> expected(16 * 16);
@@ -116,13 +125,17 @@ TEST(SectorTaggerTest, ConcurrentCallsAgree) {
   EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
-TEST(SectorTaggerTest, RejectsMismatchedBuffersAndKeys) {
-  EXPECT_FALSE(SectorTagger::Create(SecretBytes(20)).ok());
+TEST_P(SectorTaggerTest, RejectsMismatchedBuffersAndKeys) {
+  EXPECT_FALSE(SectorTagger::Create(SecretBytes(20), g_backend).ok());
   auto tagger = Make(SecretBytes::CopyOf(RandomBytes(32, 1)));
   std::vector<uint8_t> data(1024), tags(16);
   EXPECT_EQ(tagger->Compute(0, 512, data, absl::MakeSpan(tags)).code(),
             absl::StatusCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SectorTaggerTest,
+                         ::testing::ValuesIn(BuiltBackends()),
+                         testing::BackendTestName);
 
 }  // namespace
 }  // namespace dumpcrypt

@@ -10,6 +10,15 @@
 namespace dumpcrypt {
 namespace {
 
+// The back end every test of this file runs on, set by the fixture: each
+// test runs once per back end in the build.
+CryptoBackend g_backend = CryptoBackend::kDefault;
+
+class XtsSectorCipherTest : public ::testing::TestWithParam<CryptoBackend> {
+ protected:
+  void SetUp() override { g_backend = GetParam(); }
+};
+
 using testing::FromHex;
 using testing::RandomBytes;
 using testing::SecretFromHex;
@@ -63,7 +72,7 @@ std::vector<uint8_t> CountingPlaintext() {
 }
 
 std::unique_ptr<XtsSectorCipher> Make(const SecretBytes& key, Dir dir) {
-  auto cipher = XtsSectorCipher::Create(key.Clone(), dir);
+  auto cipher = XtsSectorCipher::Create(key.Clone(), dir, g_backend);
   EXPECT_TRUE(cipher.ok()) << cipher.status();
   return cipher.ok() ? std::move(cipher).value() : nullptr;
 }
@@ -74,47 +83,53 @@ class XtsVectorTest
 TEST_P(XtsVectorTest, EncryptsAndDecryptsIeee1619Vector) {
   const auto [sector, ciphertext] = GetParam();
   SecretBytes key = SecretFromHex(kKey);
-  std::vector<uint8_t> data = CountingPlaintext();
-  ASSERT_OK(
-      Make(key, Dir::kEncrypt)->Transform(sector, 512, absl::MakeSpan(data)));
-  EXPECT_EQ(ToHex(data), ciphertext);
-  ASSERT_OK(
-      Make(key, Dir::kDecrypt)->Transform(sector, 512, absl::MakeSpan(data)));
-  EXPECT_EQ(data, CountingPlaintext());
+  for (CryptoBackend backend : BuiltBackends()) {
+    SCOPED_TRACE(BackendName(backend));
+    g_backend = backend;
+    std::vector<uint8_t> data = CountingPlaintext();
+    ASSERT_OK(
+        Make(key, Dir::kEncrypt)->Transform(sector, 512, absl::MakeSpan(data)));
+    EXPECT_EQ(ToHex(data), ciphertext);
+    ASSERT_OK(
+        Make(key, Dir::kDecrypt)->Transform(sector, 512, absl::MakeSpan(data)));
+    EXPECT_EQ(data, CountingPlaintext());
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Ieee1619, XtsVectorTest,
                          ::testing::Values(std::make_pair(0xffu, kVector10),
                                            std::make_pair(0xffffu, kVector11)));
 
-TEST(XtsSectorCipherTest, TweakIsLittleEndianSectorNumber) {
+TEST_P(XtsSectorCipherTest, TweakIsLittleEndianSectorNumber) {
   uint8_t tweak[16];
   XtsTweak(0x0102030405060708ull, tweak);
   EXPECT_EQ(ToHex(tweak), "08070605040302010000000000000000");
 }
 
-TEST(XtsSectorCipherTest, RejectsEqualHalvesAndWrongSizes) {
+TEST_P(XtsSectorCipherTest, RejectsEqualHalvesAndWrongSizes) {
   std::vector<uint8_t> half = RandomBytes(32, 1);
   std::vector<uint8_t> both = half;
   both.insert(both.end(), half.begin(), half.end());
   for (Dir dir : {Dir::kEncrypt, Dir::kDecrypt}) {
-    EXPECT_EQ(
-        XtsSectorCipher::Create(SecretBytes::CopyOf(both), dir).status().code(),
-        absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(
-        XtsSectorCipher::Create(SecretBytes::CopyOf(half), dir).status().code(),
-        absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(XtsSectorCipher::Create(SecretBytes::CopyOf(both), dir, g_backend)
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(XtsSectorCipher::Create(SecretBytes::CopyOf(half), dir, g_backend)
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument);
   }
 }
 
-TEST(XtsSectorCipherTest, RejectsPartialSectors) {
+TEST_P(XtsSectorCipherTest, RejectsPartialSectors) {
   auto cipher = Make(SecretFromHex(kKey), Dir::kEncrypt);
   std::vector<uint8_t> data(4095);
   EXPECT_EQ(cipher->Transform(0, 4096, absl::MakeSpan(data)).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(XtsSectorCipherTest, BatchEqualsSectorBySector) {
+TEST_P(XtsSectorCipherTest, BatchEqualsSectorBySector) {
   SecretBytes key = SecretFromHex(kKey);
   auto enc = Make(key, Dir::kEncrypt);
   std::vector<uint8_t> batch = RandomBytes(8 * 4096, 7);
@@ -135,7 +150,7 @@ TEST(XtsSectorCipherTest, BatchEqualsSectorBySector) {
 // Envelopes sealed before the sector passes moved to libgcrypt were written
 // with OpenSSL's AES-256-XTS: both must agree, in both directions, for 4 KiB
 // sectors numbered past 2^32.
-TEST(XtsSectorCipherTest, AgreesWithOpenSsl) {
+TEST_P(XtsSectorCipherTest, AgreesWithOpenSsl) {
   const std::vector<uint8_t> key = RandomBytes(64, 21);
   const std::vector<uint8_t> plain = RandomBytes(4 * 4096, 22);
   const uint64_t first = 0x100000001ull;
@@ -165,7 +180,7 @@ TEST(XtsSectorCipherTest, AgreesWithOpenSsl) {
   EXPECT_EQ(theirs, plain);
 }
 
-TEST(XtsSectorCipherTest, ConcurrentCallersGetTheSameResult) {
+TEST_P(XtsSectorCipherTest, ConcurrentCallersGetTheSameResult) {
   SecretBytes key = SecretFromHex(kKey);
   auto enc = Make(key, Dir::kEncrypt);
   const std::vector<uint8_t> plain = RandomBytes(64 * 512, 3);
@@ -187,6 +202,10 @@ TEST(XtsSectorCipherTest, ConcurrentCallersGetTheSameResult) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, XtsSectorCipherTest,
+                         ::testing::ValuesIn(BuiltBackends()),
+                         testing::BackendTestName);
 
 }  // namespace
 }  // namespace dumpcrypt

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,21 @@ TempDir::~TempDir() {
     umount2(it->c_str(), MNT_DETACH);
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+bool RealEsxiFilesMissing(const std::string& dir) {
+  if (access((dir + "/local.tgz.ve").c_str(), R_OK) == 0) return false;
+  std::fprintf(stderr,
+               "\n*** SKIPPING the tests on real ESXi files: %s/local.tgz.ve "
+               "is not there (a checkout without ../shared). They are the "
+               "only check against files ESXi itself wrote. ***\n\n",
+               dir.c_str());
+  return true;
+}
+
+std::string BackendTestName(
+    const ::testing::TestParamInfo<CryptoBackend>& info) {
+  return info.param == CryptoBackend::kFast ? "fast" : "openssl";
 }
 
 std::vector<uint8_t> FromHex(absl::string_view hex) {

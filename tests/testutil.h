@@ -3,12 +3,14 @@
 #define DUMPCRYPT_TESTS_TESTUTIL_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "crypto/backend.h"
 #include "crypto/secret_bytes.h"
 #include "envelope/envelope_reader.h"
 #include "envelope/envelope_writer.h"
@@ -31,6 +33,26 @@ class TempDir {
 };
 
 std::vector<uint8_t> FromHex(absl::string_view hex);
+
+// RealEsxiFilesMissing is true, after saying why on stderr, when the real
+// ESXi test files of ../shared/testdata/vmware are not at `dir`: a test then
+// skips, except under CI (CI set), where that is a failure.
+bool RealEsxiFilesMissing(const std::string& dir);
+#define DC_SKIP_WITHOUT_REAL_ESXI_FILES(dir)                             \
+  do {                                                                   \
+    if (::dumpcrypt::testing::RealEsxiFilesMissing(dir)) {               \
+      if (std::getenv("CI") != nullptr)                                  \
+        FAIL() << "CI runs with ../shared: the real ESXi files must be " \
+                  "at "                                                  \
+               << (dir);                                                 \
+      GTEST_SKIP() << "the real ESXi test files are not at " << (dir);   \
+    }                                                                    \
+  } while (0)
+
+// BackendTestName names a test instance after its crypto back end:
+// "openssl" or "fast".
+std::string BackendTestName(
+    const ::testing::TestParamInfo<CryptoBackend>& info);
 std::string ToHex(absl::Span<const uint8_t> bytes);
 SecretBytes SecretFromHex(absl::string_view hex);
 // RandomBytes returns `n` bytes from a generator seeded with `seed`.
