@@ -1,18 +1,19 @@
 #include "fs/device_poller.h"
 
 #include <errno.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
 namespace dumpcrypt {
 namespace {
 
-// Where struct fuse_in_header (linux/fuse.h) keeps the caller's pid.
-constexpr size_t kPidOffset = 32;
+constexpr size_t kPidOffset = offsetof(fuse_in_header, pid);
 // Requests in a row from one process before polling starts. Two readers
 // interleave their requests: eight in a row from one of them are rare.
 constexpr uint32_t kPollAfter = 8;

@@ -58,10 +58,12 @@ struct CountingPoller {
 };
 
 TEST_F(DevicePollerTest, TakesWhatIsAlreadyThere) {
-  DevicePoller poller(absl::Seconds(5), [] { return false; });
-  Requests(poller, 7, 10);
+  CountingPoller p(absl::Seconds(5));
+  Requests(p.poller, 7, 10);
+  p.polls = 0;
   Send("request");
-  EXPECT_EQ(ReadWith(poller), "request");
+  EXPECT_EQ(ReadWith(p.poller), "request");
+  EXPECT_GT(p.polls.load(), 0);  // found by the poll, not by read(2)
 }
 
 TEST_F(DevicePollerTest, TakesWhatArrivesWhilePolling) {
@@ -77,14 +79,19 @@ TEST_F(DevicePollerTest, TakesWhatArrivesWhilePolling) {
 }
 
 TEST_F(DevicePollerTest, SleepsInReadAfterPolling) {
-  DevicePoller poller(absl::Microseconds(100), [] { return false; });
-  Requests(poller, 7, 10);
+  CountingPoller p(absl::Microseconds(100));
+  Requests(p.poller, 7, 10);
+  p.polls = 0;
   std::thread sender([this] {
-    usleep(50'000);
+    usleep(200'000);
     Send("late");
   });
-  EXPECT_EQ(ReadWith(poller), "late");
+  EXPECT_EQ(ReadWith(p.poller), "late");
   sender.join();
+  // It polled, gave up after about 100 µs (a poll(2) takes a microsecond or
+  // more), and slept in read(2) through the rest of the 200 ms.
+  EXPECT_GT(p.polls.load(), 0);
+  EXPECT_LT(p.polls.load(), 50'000);
 }
 
 TEST_F(DevicePollerTest, AnEndingSessionEndsThePollWithEintr) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/file_io.h"
 #include "base/status_macros.h"
@@ -14,12 +15,13 @@
 namespace dumpcrypt {
 namespace {
 
-// Mountinfo writes space, tab, newline and backslash as octal escapes.
+// Mountinfo writes space, tab, newline and backslash as three-digit octal
+// escapes: \040, \011, \012, \134.
 std::string EscapeMountPath(absl::string_view path) {
   std::string out;
   for (char c : path) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
-      absl::StrAppend(&out, "\\0", (c >> 3) & 7, c & 7);
+      absl::StrAppend(&out, absl::StrFormat("\\%03o", c));
     } else {
       out.push_back(c);
     }

@@ -11,7 +11,8 @@ constexpr char kMountinfo[] =
     "40 22 0:39 / /var/tmp/a rw,nosuid - fuse.dumpcryptfs /src rw\n"
     "41 22 0:40 / /var/tmp/with\\040space rw - fuse.dumpcryptfs /s rw\n"
     "42 40 0:41 / /var/tmp/a/inner rw - fuse.dumpcryptfs /s rw\n"
-    "43 22 0:42 / /var/tmp/a rw,nosuid - fuse.dumpcryptfs /src rw\n";
+    "43 22 0:42 / /var/tmp/a rw,nosuid - fuse.dumpcryptfs /src rw\n"
+    "44 22 0:43 / /var/tmp/b\\134s\\011t\\012n rw - fuse.dumpcryptfs /s rw\n";
 
 TEST(MountDeviceTest, FindsTheLastMountAtThePath) {
   EXPECT_EQ(*MountDevice(kMountinfo, "/var/tmp/a"), "0:42");
@@ -21,6 +22,7 @@ TEST(MountDeviceTest, FindsTheLastMountAtThePath) {
 
 TEST(MountDeviceTest, MatchesEscapedPaths) {
   EXPECT_EQ(*MountDevice(kMountinfo, "/var/tmp/with space"), "0:40");
+  EXPECT_EQ(*MountDevice(kMountinfo, "/var/tmp/b\\s\tt\nn"), "0:43");
 }
 
 TEST(MountDeviceTest, NoMountIsNotFound) {

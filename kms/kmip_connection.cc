@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <functional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/openssl_util.h"
 #include "crypto/secret_bytes.h"
@@ -89,6 +91,35 @@ std::string ClientSubject(SSL_CTX* ctx) {
   return buf;
 }
 
+namespace {
+
+// ConnectOne connects to one address by `deadline`: DEADLINE_EXCEEDED if
+// it does not answer in time, UNAVAILABLE if it refuses.
+absl::StatusOr<UniqueFd> ConnectOne(const struct addrinfo& a,
+                                    absl::Time deadline) {
+  UniqueFd fd(
+      ::socket(a.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid())
+    return absl::UnavailableError(
+        absl::StrCat("socket: ", std::strerror(errno)));
+  if (::connect(fd.get(), a.ai_addr, a.ai_addrlen) == 0) return fd;
+  if (errno != EINPROGRESS) {
+    return absl::UnavailableError(
+        absl::StrCat("connect: ", std::strerror(errno)));
+  }
+  if (!WaitFd(fd.get(), POLLOUT, deadline))
+    return absl::DeadlineExceededError("connect: timed out");
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0)
+    return absl::UnavailableError(
+        absl::StrCat("connect: ", std::strerror(err)));
+  return fd;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<KmipConnection>> KmipConnection::Connect(
     SSL_CTX* ctx, const std::string& host, uint16_t port,
     absl::Duration connect_timeout, absl::Duration io_timeout) {
@@ -103,27 +134,26 @@ absl::StatusOr<std::unique_ptr<KmipConnection>> KmipConnection::Connect(
   }
   std::unique_ptr<struct addrinfo, decltype(&freeaddrinfo)> owned(addrs,
                                                                   freeaddrinfo);
-  UniqueFd fd(::socket(addrs->ai_family,
-                       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid())
-    return absl::UnavailableError(
-        absl::StrCat("socket: ", std::strerror(errno)));
+  // Each address in turn (a name may give IPv6 and IPv4), within the one
+  // connect deadline.
   const absl::Time connect_deadline = absl::Now() + connect_timeout;
-  if (::connect(fd.get(), addrs->ai_addr, addrs->ai_addrlen) != 0) {
-    if (errno != EINPROGRESS) {
-      return absl::UnavailableError(
-          absl::StrCat("connect: ", std::strerror(errno)));
+  UniqueFd fd;
+  absl::Status failed;
+  for (const struct addrinfo* a = addrs; a != nullptr && !fd.valid();
+       a = a->ai_next) {
+    absl::StatusOr<UniqueFd> one = ConnectOne(*a, connect_deadline);
+    if (one.ok()) {
+      fd = *std::move(one);
+    } else if (failed.ok() || !absl::IsDeadlineExceeded(failed)) {
+      failed = one.status();
     }
-    if (!WaitFd(fd.get(), POLLOUT, connect_deadline)) {
+  }
+  if (!fd.valid()) {
+    if (absl::IsDeadlineExceeded(failed)) {
       return absl::DeadlineExceededError(absl::StrCat(
           "connect: timed out after ", absl::FormatDuration(connect_timeout)));
     }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0)
-      return absl::UnavailableError(
-          absl::StrCat("connect: ", std::strerror(err)));
+    return failed;
   }
   SSL* ssl = SSL_new(ctx);
   if (ssl == nullptr) return absl::UnavailableError("TLS: " + SslErrors());
@@ -182,7 +212,11 @@ absl::Status KmipConnection::Io(absl::Time deadline, const char* what,
 
 absl::StatusOr<Ttlv> KmipConnection::Call(const Ttlv& request) {
   const absl::Time deadline = absl::Now() + io_timeout_;
-  const std::string bytes = request.Encode();
+  // A Register request carries the key itself.
+  std::string bytes = request.Encode();
+  absl::Cleanup cleanse = [&bytes] {
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+  };
   size_t sent = 0;
   while (sent < bytes.size()) {
     size_t n = 0;

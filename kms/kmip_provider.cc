@@ -1,5 +1,7 @@
 #include "kms/kmip_provider.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -276,8 +278,9 @@ absl::StatusOr<std::string> KmipProvider::RegisterKey(const std::string& name,
                                                       const SecretBytes& key) {
   if (key.size() != 32)
     return absl::InvalidArgumentError("a key must be 32 bytes");
-  std::vector<Ttlv> payload = kmip::RegisterAes256Payload(
-      name, std::string(reinterpret_cast<const char*>(key.data()), key.size()));
+  std::string material(reinterpret_cast<const char*>(key.data()), key.size());
+  std::vector<Ttlv> payload = kmip::RegisterAes256Payload(name, material);
+  OPENSSL_cleanse(material.data(), material.size());
   absl::StatusOr<kmip::Reply> reg =
       Call(kmip::kRegister, payload, "Register of key '" + name + "'", false);
   for (Ttlv& t : payload) t.Cleanse();

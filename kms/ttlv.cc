@@ -220,6 +220,10 @@ absl::StatusOr<Ttlv> Ttlv::Decode(absl::Span<const uint8_t> in) {
   return item;
 }
 
+Ttlv::~Ttlv() {
+  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
+}
+
 void Ttlv::Cleanse() {
   if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
   for (Ttlv& child : children_) child.Cleanse();

@@ -26,9 +26,16 @@ enum class TtlvType : uint8_t {
 };
 
 // Ttlv is one item: a structure with children, a number, or a string of
-// bytes. Copyable value type; not thread-safe for writes.
+// bytes. Copyable value type; not thread-safe for writes. Its bytes are
+// cleansed when it is destroyed: a decoded reply may hold key material.
 class Ttlv {
  public:
+  Ttlv(const Ttlv&) = default;
+  Ttlv& operator=(const Ttlv&) = default;
+  Ttlv(Ttlv&&) noexcept = default;
+  Ttlv& operator=(Ttlv&&) noexcept = default;
+  ~Ttlv();
+
   static Ttlv Structure(uint32_t tag, std::vector<Ttlv> children);
   static Ttlv Integer(uint32_t tag, int32_t value);
   static Ttlv LongInteger(uint32_t tag, int64_t value);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/file_io.h"
+#include "crypto/openssl_util.h"
 #include "kms/local_keystore.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -14,9 +15,10 @@
 namespace dumpcrypt::cli {
 namespace {
 
-std::string RandomUuid() {
+absl::StatusOr<std::string> RandomUuid() {
   uint8_t b[16];
-  RAND_bytes(b, sizeof(b));
+  if (RAND_bytes(b, sizeof(b)) != 1)
+    return OpenSslError(absl::StatusCode::kInternal, "random keyID");
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   return absl::StrFormat(
@@ -48,14 +50,17 @@ void AddKeystoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail("keystore new", store.status());
       return;
     }
-    const std::string id = flags->key_id.empty() ? RandomUuid() : flags->key_id;
+    const absl::StatusOr<std::string> id =
+        flags->key_id.empty() ? RandomUuid() : flags->key_id;
     auto key = SecretBytes::Random(32);
-    absl::Status status = key.ok() ? (*store)->Add(id, *key) : key.status();
+    absl::Status status = !id.ok()   ? id.status()
+                          : key.ok() ? (*store)->Add(*id, *key)
+                                     : key.status();
     if (!status.ok()) {
       *exit_code = Fail("keystore new", status);
       return;
     }
-    std::printf("%s\n", id.c_str());
+    std::printf("%s\n", id->c_str());
   });
 
   CLI::App* add = group->add_subcommand(

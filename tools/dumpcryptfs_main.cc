@@ -207,7 +207,6 @@ int Run(int argc, char** argv) {
   ServeOptions serve;
   serve.direct_io = config.direct_io != 0;
   serve.read_ahead_kb = config.read_ahead_kb;
-  serve.poll_us = config.poll_us;
   serve.foreground = cmdline.foreground != 0;
   serve.mounted = [&] {
     if (audit != nullptr) {

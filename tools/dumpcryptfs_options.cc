@@ -59,13 +59,6 @@ const char kDumpcryptfsUsage[] =
     "                           (default 2048; 0 keeps the kernel's 128; "
     "raising it\n"
     "                           needs root)\n"
-    "    -o poll_us=N           while one process reads, poll N microseconds "
-    "(0..1000)\n"
-    "                           for its next request before sleeping (default "
-    "30; 0\n"
-    "                           never): faster small reads, for CPU time while "
-    "they\n"
-    "                           come; pauses when the reader comes back late\n"
     "    -f                     stay in the foreground\n"
     "    -d                     debug output (implies -f)\n"
     "    -h, --help             this help;  -V, --version  the version\n"
@@ -93,7 +86,6 @@ constexpr NumberOption kNumberOptions[] = {
     {"idle", &MountConfig::idle, UINT32_MAX},
     {"negative_ttl", &MountConfig::negative_ttl, UINT32_MAX},
     {"read_ahead_kb", &MountConfig::read_ahead_kb, 65536},
-    {"poll_us", &MountConfig::poll_us, 1000},
 };
 
 const fuse_opt kOptions[] = {
@@ -108,7 +100,6 @@ const fuse_opt kOptions[] = {
     FUSE_OPT_KEY("idle=", kKeyNumber),
     FUSE_OPT_KEY("negative_ttl=", kKeyNumber),
     FUSE_OPT_KEY("read_ahead_kb=", kKeyNumber),
-    FUSE_OPT_KEY("poll_us=", kKeyNumber),
     FUSE_OPT_KEY("-h", kKeyHelp),
     FUSE_OPT_KEY("--help", kKeyHelp),
     FUSE_OPT_KEY("-V", kKeyVersion),

@@ -28,7 +28,6 @@ struct MountConfig {
   unsigned idle = 0;
   unsigned negative_ttl = 10;
   unsigned read_ahead_kb = ServeOptions{}.read_ahead_kb;
-  unsigned poll_us = ServeOptions{}.poll_us;
   char* source = nullptr;
   int help = 0;
   int version = 0;

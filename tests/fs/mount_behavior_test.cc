@@ -313,16 +313,19 @@ TEST_F(MountBehaviorTest, IdleKeysAreDroppedAndFetchedAgain) {
   EXPECT_EQ(CountEvents("key_fetched"), 2);
 }
 
+// ReadAheadKb is the read-ahead window of the file system at `path`.
+std::string ReadAheadKb(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "stat failed";
+  std::ifstream in(absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":",
+                                minor(st.st_dev), "/read_ahead_kb"));
+  std::string kib;
+  in >> kib;
+  return kib;
+}
+
 TEST_F(MountBehaviorTest, MountSetsItsReadAheadWindow) {
-  auto window = [&] {
-    struct stat st;
-    if (stat(mnt_.c_str(), &st) != 0) return std::string("stat failed");
-    std::ifstream in(absl::StrCat("/sys/class/bdi/", major(st.st_dev), ":",
-                                  minor(st.st_dev), "/read_ahead_kb"));
-    std::string kib;
-    in >> kib;
-    return kib;
-  };
+  auto window = [&] { return ReadAheadKb(mnt_); };
   StartMount();
   EXPECT_EQ(window(), "2048");
   mount_->Unmount();
@@ -334,6 +337,18 @@ TEST_F(MountBehaviorTest, MountSetsItsReadAheadWindow) {
   mount_->Unmount();
   StartMount({"read_ahead_kb=0"});
   EXPECT_EQ(window(), "128");  // the kernel's own default for FUSE
+}
+
+// /proc/self/mountinfo escapes these characters of a mountpoint's name:
+// the mount must still find itself there.
+TEST_F(MountBehaviorTest, ReadAheadIsSetWhereTheMountpointNameIsEscaped) {
+  const std::string odd = dir_.File("back\\slash tab\tnew\nline");
+  ASSERT_EQ(mkdir(odd.c_str(), 0755), 0);
+  auto mount = Mount::Start(src_, odd, {"keystore=" + keystore_}, log_);
+  ASSERT_TRUE(mount.ok()) << mount.status();
+  EXPECT_EQ(ReadAheadKb(odd), "2048");
+  EXPECT_THAT(Log(), Not(HasSubstr("read-ahead stays")));
+  (*mount)->Unmount();
 }
 
 // mount(8) runs helpers with a fixed PATH, so dumpcryptfs must be installed

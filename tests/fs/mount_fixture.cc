@@ -33,6 +33,21 @@ bool FuseUsable(std::string* why) {
   return true;
 }
 
+// Unescape undoes mountinfo's \ooo escapes (space, tab, newline, backslash).
+std::string Unescape(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out.push_back(
+          static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(field[i]);
+    }
+  }
+  return out;
+}
+
 bool IsMounted(const std::string& mountpoint) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
@@ -40,7 +55,7 @@ bool IsMounted(const std::string& mountpoint) {
     std::istringstream fields(line);
     std::string id, parent, devno, root, point;
     fields >> id >> parent >> devno >> root >> point;
-    if (point == mountpoint &&
+    if (Unescape(point) == mountpoint &&
         line.find("fuse.dumpcryptfs") != std::string::npos)
       return true;
   }

@@ -121,11 +121,7 @@ void MountReadTest::ReadInParallel(const std::vector<std::string>& options) {
 }
 
 TEST_F(MountReadTest, ParallelReadersSeeNoMismatch) {
-  ReadInParallel({"direct_io"});  // polling on, as by default
-}
-
-TEST_F(MountReadTest, ParallelReadersSeeNoMismatchWithoutPolling) {
-  ReadInParallel({"direct_io", "poll_us=0"});
+  ReadInParallel({"direct_io"});
 }
 
 // `dumpcrypt seal` writes under a temporary name and renames into place; a

@@ -56,9 +56,7 @@ class MountVmwareTest : public MountTestBase {
 };
 
 TEST_F(MountVmwareTest, RealEsxiFileThroughTheMount) {
-  if (access((kShared + "/local.tgz.ve").c_str(), R_OK) != 0) {
-    GTEST_SKIP() << "the real ESXi test files are not at " << kShared;
-  }
+  DC_SKIP_WITHOUT_REAL_ESXI_FILES(kShared);
   ASSERT_EQ(RunTool({"cp", kShared + "/local.tgz.ve", src_ + "/"}).exit_code,
             0);
   StartMount({"vmware_keystore=" + kShared + "/encryption.info"});

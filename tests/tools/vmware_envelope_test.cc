@@ -37,11 +37,7 @@ std::string Sha256(const std::string& data) {
 
 class RealVeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (access((kShared + "/local.tgz.ve").c_str(), R_OK) != 0) {
-      GTEST_SKIP() << "the real ESXi test files are not at " << kShared;
-    }
-  }
+  void SetUp() override { DC_SKIP_WITHOUT_REAL_ESXI_FILES(kShared); }
   const std::string ve_ = kShared + "/local.tgz.ve";
   const std::string info_ = kShared + "/encryption.info";
 };
