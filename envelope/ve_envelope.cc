@@ -314,8 +314,8 @@ absl::Status VeReader::CheckTag(const ByteSink& sink,
   }
   tag_status_ = absl::DataLossError(absl::StrCat(
       "no context verifies its GCM tag (tried: ", absl::StrJoin(contexts, ", "),
-      "): the file was changed, or its context string is not "
-      "known"));
+      "): the file was changed, or its context string is not known (give it "
+      "with --context, or -o ve_context= to the mount)"));
   return tag_status_;
 }
 

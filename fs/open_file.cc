@@ -8,7 +8,7 @@ namespace dumpcrypt {
 namespace {
 
 constexpr absl::string_view kUnverifiedHint =
-    "; add one with -o ve_context=, or -o ve_unverified=allow";
+    "; or serve it unverified with -o ve_unverified=allow";
 
 // EventOf names the audit event of a failed open of an envelope.
 absl::string_view EventOf(const absl::Status& status) {
