@@ -215,12 +215,21 @@ absl::StatusOr<SecretBytes> ChainResolver::First(
     absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
     const KeyRef& ref) {
   absl::Status first;
+  bool unreachable = false;
+  std::vector<std::string> causes;
   for (auto& source : sources_) {
     absl::StatusOr<SecretBytes> key = (source.get()->*resolve)(ref);
     if (key.ok()) return key;
     if (first.ok()) first = key.status();
+    unreachable |= absl::IsUnavailable(key.status()) ||
+                   absl::IsDeadlineExceeded(key.status());
+    causes.emplace_back(key.status().message());
   }
-  return first;
+  // Every source's cause; unreachable if one was, since the key may be
+  // there.
+  const std::string message = absl::StrJoin(causes, "; ");
+  if (unreachable) return absl::UnavailableError(message);
+  return absl::Status(first.code(), message);
 }
 
 absl::StatusOr<SecretBytes> ChainResolver::Resolve(const KeyRef& ref) {

@@ -60,7 +60,9 @@ class KmsResolver : public KeyResolver {
 };
 
 // ChainResolver asks each source in turn; the first that has the key wins.
-// A key none has is the first source's error. Thread-safe if its sources are.
+// A key none has: every source's cause, joined, UNAVAILABLE if one could not
+// be reached (the key may be there), else the first source's code.
+// Thread-safe if its sources are.
 class ChainResolver : public KeyResolver {
  public:
   explicit ChainResolver(std::vector<std::unique_ptr<KeyResolver>> sources)

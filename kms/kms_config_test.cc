@@ -9,6 +9,7 @@
 namespace dumpcrypt {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class KmsConfigTest : public ::testing::Test {
@@ -90,6 +91,46 @@ TEST_F(KmsConfigTest, NonAsciiIsRefusedWithItsLine) {
 TEST_F(KmsConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadKmsConfig(dir_.File("none.toml")).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// A source that always fails with `status`.
+class FailingResolver : public KeyResolver {
+ public:
+  explicit FailingResolver(absl::Status status) : status_(std::move(status)) {}
+  absl::StatusOr<SecretBytes> Resolve(const KeyRef&) override {
+    return status_;
+  }
+  std::string Describe() const override { return "failing"; }
+
+ private:
+  const absl::Status status_;
+};
+
+std::unique_ptr<KeyResolver> Failing(absl::Status status) {
+  return std::make_unique<FailingResolver>(std::move(status));
+}
+
+TEST(ChainResolverTest, AKeyNoSourceHasNamesEverySourcesCause) {
+  std::vector<std::unique_ptr<KeyResolver>> sources;
+  sources.push_back(Failing(absl::NotFoundError("not in key store ks")));
+  sources.push_back(
+      Failing(absl::UnavailableError("no server answered Get of keyID 'k'")));
+  ChainResolver chain(std::move(sources));
+  auto key = chain.Resolve({"p", "k"});
+  // The KMS that could not be reached may have it: a retry may help.
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(
+      std::string(key.status().message()),
+      AllOf(HasSubstr("not in key store ks"), HasSubstr("no server answered")));
+
+  sources.clear();
+  sources.push_back(Failing(absl::NotFoundError("not in key store ks")));
+  sources.push_back(Failing(absl::PermissionDeniedError("refused")));
+  ChainResolver refused(std::move(sources));
+  key = refused.Resolve({"p", "k"});
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(key.status().message()),
+              AllOf(HasSubstr("not in key store ks"), HasSubstr("refused")));
 }
 
 }  // namespace

@@ -89,8 +89,10 @@ absl::Status ForEachKey(
   return absl::OkStatus();
 }
 
+// OpenStore opens the store without waiting on it (a FIFO would block);
+// CheckFile then refuses anything but a regular file.
 absl::StatusOr<UniqueFd> OpenStore(const std::string& path, int flags) {
-  auto fd = OpenReadOnly(path, flags);
+  auto fd = OpenReadOnly(path, flags | O_NONBLOCK);
   if (!fd.ok()) {
     if (absl::IsNotFound(fd.status())) {
       return absl::NotFoundError(
