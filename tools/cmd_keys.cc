@@ -28,6 +28,7 @@ std::string Availability(const absl::Status& status) {
     case absl::StatusCode::kNotFound:
       return "not found";
     case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
       return "provider unreachable";
     case absl::StatusCode::kPermissionDenied:
       return "permission denied";
