@@ -165,6 +165,15 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+namespace {
+
+// HiddenName is ".NAME.dumpcrypt-XXXXXX" beside `path`.
+std::string HiddenName(const std::string& path) {
+  return DirName(path) + "/." + BaseName(path) + ".dumpcrypt-XXXXXX";
+}
+
+}  // namespace
+
 absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
                                               bool overwrite) {
   struct stat st;
@@ -173,13 +182,54 @@ absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
       return absl::FailedPreconditionError("is a folder, not a file name");
     if (!overwrite) return absl::AlreadyExistsError("exists (not overwritten)");
   }
-  std::string temp =
-      DirName(path) + "/." + BaseName(path) + ".dumpcrypt-XXXXXX";
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  // An unnamed file, so that a kill at any instant leaves nothing; a named
+  // hidden one where the file system has no O_TMPFILE.
+  int fd =
+      ::open(DirName(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) return AtomicFile(path, "", UniqueFd(fd), overwrite);
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return ErrnoStatus(errno, "create a file in " + DirName(path));
+  std::string temp = HiddenName(path);
+  fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     return ErrnoStatus(errno, "create a file in " + DirName(path));
   }
   return AtomicFile(path, std::move(temp), UniqueFd(fd), overwrite);
+}
+
+absl::Status AtomicFile::LinkUnnamed() {
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+  auto link_as = [&](const std::string& name) {
+    return ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(),
+                    AT_SYMLINK_FOLLOW);
+  };
+  if (!overwrite_) {
+    if (link_as(path_) == 0) return absl::OkStatus();
+    if (errno == EEXIST)
+      return absl::AlreadyExistsError("exists (not overwritten)");
+    return ErrnoStatus(errno, "link into place");
+  }
+  // A link cannot replace a file: link under a fresh hidden name (made
+  // unique by mkostemp, then freed), then rename over the old file.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string temp = HiddenName(path_);
+    const int made = ::mkostemp(temp.data(), O_CLOEXEC);
+    if (made < 0)
+      return ErrnoStatus(errno, "create a file in " + DirName(path_));
+    ::close(made);
+    ::unlink(temp.c_str());
+    if (link_as(temp) != 0) {
+      if (errno == EEXIST) continue;
+      return ErrnoStatus(errno, "link into place");
+    }
+    if (::rename(temp.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(temp.c_str());
+      return ErrnoStatus(err, "rename into place");
+    }
+    return absl::OkStatus();
+  }
+  return absl::AlreadyExistsError("no free temporary name");
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
@@ -194,19 +244,23 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
 AtomicFile::~AtomicFile() {
   if (!committed_) {
     fd_.Reset();
-    ::unlink(temp_path_.c_str());
+    if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
   }
 }
 
 absl::Status AtomicFile::Commit() {
   if (committed_) return absl::FailedPreconditionError("already committed");
-  if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + temp_path_);
-  const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
-  if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(),
-                  flags) != 0) {
-    if (errno == EEXIST)
-      return absl::AlreadyExistsError("exists (not overwritten)");
-    return ErrnoStatus(errno, "rename into place");
+  if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + path_);
+  if (temp_path_.empty()) {
+    DC_RETURN_IF_ERROR(LinkUnnamed());
+  } else {
+    const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(),
+                    flags) != 0) {
+      if (errno == EEXIST)
+        return absl::AlreadyExistsError("exists (not overwritten)");
+      return ErrnoStatus(errno, "rename into place");
+    }
   }
   committed_ = true;
   fd_.Reset();

@@ -77,11 +77,13 @@ absl::Status PwriteFull(int fd, absl::Span<const uint8_t> data,
 std::string DirName(const std::string& path);
 std::string BaseName(const std::string& path);
 
-// AtomicFile writes a new file under a hidden temporary name in the
-// destination's folder (".NAME.dumpcrypt-XXXXXX", mode 0600) and gives it
-// its name only in Commit, after fsync. Destroying an uncommitted AtomicFile
-// removes the temporary file, so a failed or interrupted writer never leaves
-// a partial file under the final name. Move-only; not thread-safe.
+// AtomicFile writes a new file (mode 0600) that gets its name only in
+// Commit, after fsync. The file is unnamed (O_TMPFILE) until then, so a
+// writer killed at any instant leaves nothing behind; where the file system
+// lacks O_TMPFILE it is a hidden ".NAME.dumpcrypt-XXXXXX" in the
+// destination's folder, removed when an uncommitted AtomicFile is destroyed
+// (or by CleanupOnSignal), though not after SIGKILL. Move-only; not
+// thread-safe.
 class AtomicFile {
  public:
   // Create makes the temporary file. FAILED_PRECONDITION if `path` is a
@@ -95,15 +97,18 @@ class AtomicFile {
   ~AtomicFile();
 
   int fd() const { return fd_.get(); }
+  // temp_path is the hidden name, "" for an unnamed file.
   const std::string& temp_path() const { return temp_path_; }
   const std::string& path() const { return path_; }
 
-  // Commit syncs the data, renames the file into place (failing with
+  // Commit syncs the data, gives the file its name (failing with
   // ALREADY_EXISTS if a file appeared there meanwhile and !overwrite), and
-  // syncs the folder.
+  // syncs the folder. With overwrite, an unnamed file is linked under a
+  // hidden name and renamed over the old one.
   absl::Status Commit();
 
  private:
+  absl::Status LinkUnnamed();
   AtomicFile(std::string path, std::string temp_path, UniqueFd fd,
              bool overwrite)
       : path_(std::move(path)),

@@ -161,7 +161,7 @@ TEST(EnvelopeWriterTest, AbandonedSealLeavesNothing) {
         EnvelopeWriter::Create(dir.File("out"), {"", "k"}, kek, SealOptions()));
     std::vector<uint8_t> data = RandomBytes(3 << 20, 2);
     ASSERT_OK(writer->Write(data));
-    EXPECT_EQ(CountEntries(dir.path()), 1u);  // the hidden temporary file
+    EXPECT_EQ(CountEntries(dir.path()), 0u);  // the file has no name yet
   }
   EXPECT_EQ(CountEntries(dir.path()), 0u);
 }
