@@ -312,7 +312,17 @@ absl::StatusOr<std::string> DumpTree::ReadLink(uint64_t ino) {
   char target[PATH_MAX];
   ssize_t n = ::readlinkat(inode->fd.get(), "", target, sizeof(target));
   if (n < 0) return ErrnoStatus(errno, "readlink");
-  return std::string(target, static_cast<size_t>(n));
+  std::string link(target, static_cast<size_t>(n));
+  // A link to a file of its own folder points at what the mount shows for
+  // it ("latest.dce -> real.dce" reads as "latest.dce -> real").
+  if (link.find('/') != std::string::npos) return link;
+  std::shared_ptr<Inode> root = Get(kRootIno);
+  const std::string dir = DirName(inode->path);
+  const int dir_fd =
+      ::openat(root->fd.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return link;
+  UniqueFd owned(dir_fd);
+  return ShownName(dir_fd, link);
 }
 
 absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(

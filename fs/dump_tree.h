@@ -76,6 +76,8 @@ class DumpTree {
   // Forget drops `count` lookups; the inode goes when none are left.
   void Forget(uint64_t ino, uint64_t count);
   absl::StatusOr<struct stat> GetAttr(uint64_t ino);
+  // ReadLink is a symlink's target; one that names a file of its own folder
+  // gives that file's name as the mount shows it.
   absl::StatusOr<std::string> ReadLink(uint64_t ino);
 
   struct DirEntry {

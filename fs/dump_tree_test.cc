@@ -121,6 +121,17 @@ class DumpTreeTest : public ::testing::Test {
   std::vector<uint8_t> core_;
 };
 
+// "latest.dce -> real.dce" must not dangle where real.dce shows as "real".
+TEST_F(DumpTreeTest, LinksToEnvelopesPointAtTheirShownNames) {
+  ASSERT_EQ(symlink("core.dce", (src_ + "/newest.dce").c_str()), 0);
+  ASSERT_EQ(symlink("deep.dce", (src_ + "/nested/last").c_str()), 0);
+  ASSERT_EQ(symlink("./core.dce", (src_ + "/dotted").c_str()), 0);
+  EXPECT_EQ(*tree_->ReadLink(LookupPath("newest.dce")), "core");
+  EXPECT_EQ(*tree_->ReadLink(LookupPath("nested/last")), "deep");
+  EXPECT_EQ(*tree_->ReadLink(LookupPath("latest")), "core");  // not an envelope
+  EXPECT_EQ(*tree_->ReadLink(LookupPath("dotted")), "./core.dce");  // a path
+}
+
 TEST_F(DumpTreeTest, ShowsEnvelopesUnderStrippedNames) {
   ASSERT_OK_AND_ASSIGN(auto entries, tree_->ReadDir(DumpTree::kRootIno));
   std::vector<std::string> names;
