@@ -61,9 +61,11 @@ std::string KeyCache::Status(const KeyRef& ref) const {
     case Entry::State::kFailed:
       break;
   }
-  return absl::StrCat(
-      absl::IsUnavailable(it->second.error) ? "unreachable: " : "missing: ",
-      it->second.error.message());
+  return absl::StrCat(absl::IsUnavailable(it->second.error) ||
+                              absl::IsDeadlineExceeded(it->second.error)
+                          ? "unreachable: "
+                          : "missing: ",
+                      it->second.error.message());
 }
 
 int KeyCache::DropIdle() {

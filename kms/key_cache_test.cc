@@ -23,6 +23,8 @@ class FakeResolver : public KeyResolver {
     if (ref.key_id.rfind("missing", 0) == 0) {
       return absl::NotFoundError("not in the fake store");
     }
+    if (ref.key_id == "down") return absl::UnavailableError("no answer");
+    if (ref.key_id == "hung") return absl::DeadlineExceededError("timed out");
     return SecretBytes::CopyOf(
         std::vector<uint8_t>(32, static_cast<uint8_t>(ref.key_id[0])));
   }
@@ -70,6 +72,17 @@ TEST_F(KeyCacheTest, ConcurrentCallersShareOneFetch) {
   // Provider and keyID together name a key.
   EXPECT_OK(cache.Resolve({"other", "k"}).status());
   EXPECT_EQ(fake_->calls.load(), 2);
+}
+
+// An unreachable source is not a missing key, in what the mount shows.
+TEST_F(KeyCacheTest, StatusTellsUnreachableFromMissing) {
+  KeyCache cache = Make(absl::ZeroDuration(), absl::Seconds(10));
+  for (const char* id : {"missing-1", "down", "hung"}) {
+    EXPECT_FALSE(cache.Resolve({"p", id}).ok());
+  }
+  EXPECT_EQ(cache.Status({"p", "missing-1"}), "missing: not in the fake store");
+  EXPECT_EQ(cache.Status({"p", "down"}), "unreachable: no answer");
+  EXPECT_EQ(cache.Status({"p", "hung"}), "unreachable: timed out");
 }
 
 TEST_F(KeyCacheTest, FailuresAreRememberedBriefly) {
