@@ -1,7 +1,6 @@
-// libgcrypt runs the AES-256-XTS pass over sectors: its XTS uses VAES where
-// the CPU has it, which OpenSSL 3.0 does not (docs/PERFORMANCE.md). The GMAC
-// pass and .ve files run on ipsec-mb (sector_tags.h, aes_gcm.h, aes_ctr.h),
-// everything else on OpenSSL.
+// libgcrypt's handles for the fast back end's AES-256-XTS (fast_backend.cc):
+// its XTS uses VAES where the CPU has it, which OpenSSL 3.0 does not
+// (docs/PERFORMANCE.md). Included by crypto/*.cc of the fast back end only.
 #ifndef DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 #define DUMPCRYPT_CRYPTO_GCRYPT_UTIL_H_
 

@@ -1,6 +1,6 @@
-// LeasePool: keyed cipher handles (libgcrypt's, which cannot be copied)
-// lent to concurrent callers, so that each key is scheduled once per handle
-// and no two threads share one.
+// LeasePool: keyed cipher or MAC contexts (OpenSSL's, libgcrypt's) lent to
+// concurrent callers, so that each key is scheduled once per context and no
+// two threads share one.
 #ifndef DUMPCRYPT_CRYPTO_LEASE_POOL_H_
 #define DUMPCRYPT_CRYPTO_LEASE_POOL_H_
 

@@ -1,4 +1,5 @@
-// The registry of envelope formats, probing, and the plain-file view.
+// The registry of envelope formats, probing, the plain-file view and the
+// default EnvelopeView::Stream.
 #include <sys/stat.h>
 
 #include "base/file_io.h"
