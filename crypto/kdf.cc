@@ -5,6 +5,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "crypto/openssl_util.h"
@@ -87,6 +88,32 @@ absl::StatusOr<Sha256Digest> HmacSha256(
       out_len != out.size()) {
     return OpenSslError(absl::StatusCode::kInternal, "HMAC");
   }
+  return out;
+}
+
+Sha256Digest Sha256(absl::Span<const uint8_t> bytes) {
+  Sha256Stream stream;
+  stream.Update(bytes);
+  return stream.Finish();
+}
+
+// SHA-256 fails only when OpenSSL cannot allocate a context: as operator
+// new, it does not return then.
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+    std::abort();
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(absl::Span<const uint8_t> bytes) {
+  if (EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1) std::abort();
+}
+
+Sha256Digest Sha256Stream::Finish() {
+  Sha256Digest out;
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1) std::abort();
   return out;
 }
 

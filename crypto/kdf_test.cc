@@ -43,5 +43,18 @@ TEST(HmacTest, Rfc4231Vectors) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+// FIPS 180-4 examples ("abc", and the empty string), whole and in pieces.
+TEST(Sha256Test, KnownDigests) {
+  EXPECT_EQ(ToHex(Sha256(AsBytes("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ToHex(Sha256({})),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256Stream stream;
+  stream.Update(AsBytes("a"));
+  stream.Update(AsBytes(""));
+  stream.Update(AsBytes("bc"));
+  EXPECT_EQ(ToHex(stream.Finish()), ToHex(Sha256(AsBytes("abc"))));
+}
+
 }  // namespace
 }  // namespace dumpcrypt
