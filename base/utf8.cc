@@ -2,6 +2,9 @@
 
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
 namespace dumpcrypt {
 namespace {
 
@@ -63,6 +66,24 @@ std::string ToValidText(absl::string_view s, size_t max_size, bool* changed) {
   }
   *changed = out != s;
   return out;
+}
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value,
+                          size_t min, size_t max) {
+  if (value.size() < min || value.size() > max) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s must be %d to %d bytes, got %d", field, min, max, value.size()));
+  }
+  if (!IsValidUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not UTF-8"));
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " contains a control character"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace dumpcrypt

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace dumpcrypt {
@@ -17,6 +18,12 @@ bool IsValidUtf8(absl::string_view s);
 // boundary to at most `max_size` bytes. Sets *changed to whether the result
 // differs from `s`.
 std::string ToValidText(absl::string_view s, size_t max_size, bool* changed);
+
+// ValidateText checks `value` is the text of a header field named `field`:
+// `min` to `max` bytes of UTF-8 without control characters (0x00-0x1F,
+// 0x7F). INVALID_ARGUMENT naming the field otherwise.
+absl::Status ValidateText(absl::string_view field, absl::string_view value,
+                          size_t min, size_t max);
 
 }  // namespace dumpcrypt
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/bytes.h"
 #include "base/file_io.h"
 #include "base/status_macros.h"
@@ -16,6 +17,36 @@
 namespace dumpcrypt {
 namespace {
 
+std::string SlotDetail(const KeySlot& slot) {
+  if (slot.kind != kSlotPassword) return SlotLabel(slot);
+  const Argon2Cost& c = slot.password.cost;
+  return absl::StrCat("password (Argon2id, ",
+                      HumanBytes(uint64_t{c.memory_kib} << 10), ", ", c.time,
+                      c.time == 1 ? " pass, " : " passes, ", c.lanes,
+                      c.lanes == 1 ? " lane)" : " lanes)");
+}
+
+nlohmann::json SlotJson(const KeySlot& s) {
+  switch (s.kind) {
+    case kSlotProviderKey:
+      return {{"kind", "provider-key"},
+              {"provider", s.ref.provider},
+              {"key_id", s.ref.key_id}};
+    case kSlotPassword:
+      return {{"kind", "password"},
+              {"kdf", "argon2id"},
+              {"memory_kib", s.password.cost.memory_kib},
+              {"passes", s.password.cost.time},
+              {"lanes", s.password.cost.lanes}};
+    case kSlotX25519:
+    case kSlotRsaOaep:
+      return {{"kind", s.kind == kSlotX25519 ? "x25519" : "rsa-oaep"},
+              {"fingerprint", FingerprintText(s.recipient)}};
+    default:
+      return {{"kind", "unknown"}, {"code", s.kind}};
+  }
+}
+
 class DumpcryptEnvelope final : public Envelope {
  public:
   explicit DumpcryptEnvelope(EnvelopeHeader header)
@@ -25,8 +56,17 @@ class DumpcryptEnvelope final : public Envelope {
 
   std::vector<KeyRef> key_refs() const override {
     std::vector<KeyRef> refs;
-    for (const KeySlot& slot : header_.slots) refs.push_back(slot.ref);
+    for (const KeySlot& slot : header_.slots) {
+      if (slot.kind == kSlotProviderKey) refs.push_back(slot.ref);
+    }
     return refs;
+  }
+
+  std::string key_label() const override {
+    for (const KeySlot& slot : header_.slots) {
+      if (slot.known()) return SlotLabel(slot);
+    }
+    return SlotLabel(header_.slots.front());
   }
 
   uint64_t shown_size() const override { return header_.DecryptedSize(); }
@@ -42,7 +82,11 @@ class DumpcryptEnvelope final : public Envelope {
             {"vm", m.vm_name},
             {"vm_uuid", m.vm_uuid},
             {"sector_size", absl::StrCat(header_.sector_size)},
-            {"integrity", header_.integrity ? "aes-gmac" : "none"}};
+            {"integrity", header_.integrity ? "aes-gmac" : "none"},
+            {"slots", absl::StrJoin(header_.slots, "; ",
+                                    [](std::string* out, const KeySlot& s) {
+                                      out->append(SlotLabel(s));
+                                    })}};
   }
 
   std::vector<Attribute> Describe() const override {
@@ -61,10 +105,8 @@ class DumpcryptEnvelope final : public Envelope {
                                                  " in clear")
                                   : "",
                               ")")}};
-    for (size_t i = 0; i < h.slots.size(); ++i) {
-      lines.push_back({i == 0 ? "key" : "also key",
-                       absl::StrCat("provider '", h.slots[i].ref.provider,
-                                    "', keyID '", h.slots[i].ref.key_id, "'")});
+    for (const KeySlot& slot : h.slots) {
+      lines.push_back({"key slot", SlotDetail(slot)});
     }
     const std::string vm = m.vm_name.empty() ? m.vm_uuid
                            : m.vm_uuid.empty()
@@ -87,12 +129,7 @@ class DumpcryptEnvelope final : public Envelope {
   nlohmann::json DescribeJson() const override {
     const EnvelopeHeader& h = header_;
     nlohmann::json slots = nlohmann::json::array();
-    for (const KeySlot& s : h.slots) {
-      slots.push_back(
-          {{"kind", s.kind == kSlotProviderKey ? "provider-key" : "unknown"},
-           {"provider", s.ref.provider},
-           {"key_id", s.ref.key_id}});
-    }
+    for (const KeySlot& s : h.slots) slots.push_back(SlotJson(s));
     const DumpMetadata& m = h.metadata;
     return {{"format", "dumpcrypt"},
             {"version", h.version},

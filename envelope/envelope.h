@@ -119,9 +119,13 @@ class Envelope {
   // format names the format: "dumpcrypt", "vmware".
   virtual absl::string_view format() const = 0;
 
-  // key_refs are the keys that may open the file, in the order tried; the
-  // first is the one the file is shown under.
+  // key_refs are the key references that may open the file, in the order
+  // tried; empty if only a password or a recipient's identity does.
   virtual std::vector<KeyRef> key_refs() const = 0;
+
+  // key_label names for people the key the file is shown under: the first
+  // key reference, or a slot of another kind ("password", "recipient ...").
+  virtual std::string key_label() const = 0;
 
   // shown_size is the size of the view; an upper bound if !size_exact().
   virtual uint64_t shown_size() const = 0;

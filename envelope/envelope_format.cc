@@ -10,86 +10,10 @@
 #include "base/file_io.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
+#include "envelope/byte_codec.h"
 
 namespace dumpcrypt {
 namespace {
-
-class ByteWriter {
- public:
-  void U8(uint8_t v) { out_.push_back(v); }
-  void U16(uint16_t v) { Le(v, 2); }
-  void U32(uint32_t v) { Le(v, 4); }
-  void U64(uint64_t v) { Le(v, 8); }
-  void Bytes(absl::Span<const uint8_t> b) {
-    out_.insert(out_.end(), b.begin(), b.end());
-  }
-  void Str(absl::string_view s) {
-    Bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-  }
-  size_t size() const { return out_.size(); }
-  std::vector<uint8_t>& out() { return out_; }
-
- private:
-  void Le(uint64_t v, size_t n) {
-    uint8_t b[8];
-    StoreLe(v, b, n);
-    out_.insert(out_.end(), b, b + n);
-  }
-  std::vector<uint8_t> out_;
-};
-
-// ByteReader reads little-endian fields; any read past the end sets a sticky
-// failure and yields zeros.
-class ByteReader {
- public:
-  explicit ByteReader(absl::Span<const uint8_t> in) : in_(in) {}
-  uint8_t U8() { return static_cast<uint8_t>(Le(1)); }
-  uint16_t U16() { return static_cast<uint16_t>(Le(2)); }
-  uint32_t U32() { return static_cast<uint32_t>(Le(4)); }
-  uint64_t U64() { return Le(8); }
-  absl::Span<const uint8_t> Bytes(size_t n) {
-    if (failed_ || in_.size() - pos_ < n) {
-      failed_ = true;
-      return {};
-    }
-    auto out = in_.subspan(pos_, n);
-    pos_ += n;
-    return out;
-  }
-  std::string Str(size_t n) {
-    auto b = Bytes(n);
-    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-  }
-  bool failed() const { return failed_; }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  uint64_t Le(int n) {
-    auto b = Bytes(static_cast<size_t>(n));
-    return LoadLe(b.data(), b.size());
-  }
-  absl::Span<const uint8_t> in_;
-  size_t pos_ = 0;
-  bool failed_ = false;
-};
-
-absl::Status ValidateText(absl::string_view field, absl::string_view value,
-                          size_t min, size_t max) {
-  if (value.size() < min || value.size() > max) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s must be %d to %d bytes, got %d", field, min, max, value.size()));
-  }
-  if (!IsValidUtf8(value)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is not UTF-8"));
-  }
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " contains a control character"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 int SectorShift(uint32_t sector_size) {
   for (int shift = 9; shift <= 16; ++shift) {
@@ -120,12 +44,6 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
     DC_RETURN_IF_ERROR(ValidateText(name, value, 0, kMaxMetadataTextSize));
   }
 
-  for (const KeySlot& slot : h.slots) {
-    DC_RETURN_IF_ERROR(ValidateKeyRef(slot.ref));
-    if (slot.wrapped_key.size() > 255) {
-      return absl::InvalidArgumentError("wrapped key is over 255 bytes");
-    }
-  }
   return absl::OkStatus();
 }
 
@@ -160,9 +78,12 @@ absl::StatusOr<DumpType> ParseDumpType(absl::string_view name) {
       "unknown dump type '", name, "' (vmkernel, userworld, vm, other)"));
 }
 
-absl::Status ValidateKeyRef(const KeyRef& ref) {
-  DC_RETURN_IF_ERROR(ValidateText("keyID", ref.key_id, 1, kMaxKeyIdSize));
-  return ValidateText("provider name", ref.provider, 0, kMaxProviderSize);
+const KeyRef& EnvelopeHeader::primary_key() const {
+  static const KeyRef* const kNone = new KeyRef;
+  for (const KeySlot& slot : slots) {
+    if (slot.kind == kSlotProviderKey) return slot.ref;
+  }
+  return *kNone;
 }
 
 bool HasEnvelopeMagic(absl::Span<const uint8_t> bytes) {
@@ -211,17 +132,10 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
   w.Bytes(h->file_id);
   w.U64(0);
   for (const KeySlot& slot : h->slots) {
-    ByteWriter v;
-    v.U8(slot.kind);
-    v.U8(static_cast<uint8_t>(slot.ref.provider.size()));
-    v.Str(slot.ref.provider);
-    v.U8(static_cast<uint8_t>(slot.ref.key_id.size()));
-    v.Str(slot.ref.key_id);
-    v.U8(static_cast<uint8_t>(slot.wrapped_key.size()));
-    v.Bytes(slot.wrapped_key);
+    DC_ASSIGN_OR_RETURN(std::vector<uint8_t> value, EncodeSlot(slot));
     w.U16(kRecordKeySlot);
-    w.U16(static_cast<uint16_t>(v.size()));
-    w.Bytes(v.out());
+    w.U16(static_cast<uint16_t>(value.size()));
+    w.Bytes(value);
   }
   // Records that would say what their absence says are left out, so a header
   // read from any writer re-encodes no larger than it was.
@@ -303,15 +217,7 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
     std::string* text = nullptr;
     switch (type) {
       case kRecordKeySlot: {
-        KeySlot slot;
-        slot.kind = v.U8();
-        slot.ref.provider = v.Str(v.U8());
-        slot.ref.key_id = v.Str(v.U8());
-        auto wrapped = v.Bytes(v.U8());
-        slot.wrapped_key.assign(wrapped.begin(), wrapped.end());
-        if (v.failed() || !v.done()) {
-          return absl::DataLossError("key slot record is malformed");
-        }
+        DC_ASSIGN_OR_RETURN(KeySlot slot, ParseSlot(value));
         h.slots.push_back(std::move(slot));
         continue;
       }

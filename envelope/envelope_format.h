@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "envelope/key_slot.h"
 
 namespace dumpcrypt {
 
@@ -29,8 +30,6 @@ inline constexpr uint32_t kDataAlignment = 4096;
 inline constexpr size_t kSectorTagSize = 16;
 inline constexpr size_t kDataKeySize = 64;
 inline constexpr size_t kKekSize = 32;
-inline constexpr size_t kMaxKeyIdSize = 255;
-inline constexpr size_t kMaxProviderSize = 255;
 inline constexpr size_t kMaxMetadataTextSize = 4096;
 inline constexpr uint64_t kMaxPlaintextLength = uint64_t{1} << 60;
 
@@ -61,27 +60,6 @@ enum class DumpType : uint8_t {
 absl::string_view DumpTypeName(DumpType type);
 // ParseDumpType is the inverse of DumpTypeName; INVALID_ARGUMENT otherwise.
 absl::StatusOr<DumpType> ParseDumpType(absl::string_view name);
-
-// KeyRef names a key-encryption key: the key provider and the keyID in it.
-struct KeyRef {
-  std::string provider;
-  std::string key_id;
-  bool operator==(const KeyRef&) const = default;
-};
-
-// ValidateKeyRef: keyID 1..255 bytes of UTF-8 without control characters;
-// provider 0..255 bytes, the same. INVALID_ARGUMENT naming the field.
-absl::Status ValidateKeyRef(const KeyRef& ref);
-
-inline constexpr uint8_t kSlotProviderKey = 1;
-
-// KeySlot holds the file's data key wrapped (RFC 5649) under the key that
-// `ref` names.
-struct KeySlot {
-  uint8_t kind = kSlotProviderKey;
-  KeyRef ref;
-  std::vector<uint8_t> wrapped_key;
-};
 
 struct DumpMetadata {
   DumpType type = DumpType::kOther;
@@ -121,7 +99,9 @@ struct EnvelopeHeader {
   uint64_t ExpectedFileSize() const {
     return data_offset + SectorCount() * SectorStride();
   }
-  const KeyRef& primary_key() const { return slots.front().ref; }
+  // primary_key is the key reference of the first provider key slot, or an
+  // empty one if no slot is a provider key slot.
+  const KeyRef& primary_key() const;
 };
 
 // HasEnvelopeMagic is true if `bytes` starts with the envelope magic.

@@ -14,11 +14,12 @@ EnvelopeHeader SampleHeader() {
   h.plaintext_length = 123456789;
   h.data_offset = 8192;
   for (size_t i = 0; i < 16; ++i) h.file_id[i] = static_cast<uint8_t>(i * 7);
-  h.slots.push_back(
-      {kSlotProviderKey, {"kms-a", "44"}, std::vector<uint8_t>(72, 0xab)});
-  h.slots.push_back({kSlotProviderKey,
-                     {"", "vmware:key/fqid/x%2Fy"},
-                     std::vector<uint8_t>(72, 0xcd)});
+  h.slots.push_back({.kind = kSlotProviderKey,
+                     .ref = {"kms-a", "44"},
+                     .wrapped_key = std::vector<uint8_t>(72, 0xab)});
+  h.slots.push_back({.kind = kSlotProviderKey,
+                     .ref = {"", "vmware:key/fqid/x%2Fy"},
+                     .wrapped_key = std::vector<uint8_t>(72, 0xcd)});
   h.metadata.type = DumpType::kVm;
   h.metadata.world = "vmx";
   h.metadata.created_unix = 1764340000;

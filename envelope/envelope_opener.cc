@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_io.h"
@@ -43,28 +44,32 @@ absl::StatusCode KeySourceCode(const absl::Status& status) {
   return static_cast<absl::StatusCode>(value);
 }
 
-std::string KeyRefString(const KeyRef& ref) {
-  if (ref.provider.empty()) return absl::StrCat("keyID '", ref.key_id, "'");
-  return absl::StrCat("keyID '", ref.key_id, "' (provider '", ref.provider,
-                      "')");
-}
-
 absl::StatusOr<SecretBytes> UnlockDataKey(const EnvelopeHeader& header,
                                           KeyResolver& resolver) {
-  absl::Status first_error;
-  absl::Status unreachable;
+  absl::Status first_error, wrong_key, unreachable;
+  std::vector<const KeyRef*> failed_refs;
   for (const KeySlot& slot : header.slots) {
-    if (slot.kind != kSlotProviderKey) continue;
-    absl::StatusOr<SecretBytes> kek = resolver.Resolve(slot.ref);
+    if (!slot.known()) continue;
+    const bool by_ref = slot.kind == kSlotProviderKey;
+    if (by_ref && absl::c_any_of(failed_refs, [&](const KeyRef* r) {
+          return *r == slot.ref;
+        })) {
+      continue;
+    }
+    absl::StatusOr<SecretBytes> kek =
+        by_ref ? resolver.Resolve(slot.ref) : resolver.SlotKek(slot);
+    if (!kek.ok() && by_ref) failed_refs.push_back(&slot.ref);
     absl::StatusOr<SecretBytes> data_key =
         kek.ok() ? UnwrapDataKey(slot, *kek) : AsKeyFailure(kek.status());
     if (data_key.ok()) return data_key;
     const absl::Status status =
-        Prefix(AsKeyFailure(data_key.status()), KeyRefString(slot.ref));
+        Prefix(AsKeyFailure(data_key.status()), SlotLabel(slot));
     if (first_error.ok()) first_error = status;
+    if (kek.ok() && wrong_key.ok()) wrong_key = status;
     if (absl::IsUnavailable(status) && unreachable.ok()) unreachable = status;
   }
   if (!unreachable.ok()) return unreachable;
+  if (!wrong_key.ok()) return wrong_key;
   if (first_error.ok()) {
     return absl::UnauthenticatedError("no key slot this tool can open");
   }

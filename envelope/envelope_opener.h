@@ -27,10 +27,12 @@ absl::Status AsKeyFailure(const absl::Status& status);
 // UNAUTHENTICATED alone means a key was found but does not open the file.
 absl::StatusCode KeySourceCode(const absl::Status& status);
 
-// UnlockDataKey tries the key slots of `header` in order and returns the
-// first data key that unwraps. On failure, UNAVAILABLE if some slot's key
-// source could not be reached (its message), else UNAUTHENTICATED with the
-// first slot's cause; messages name provider and keyID.
+// UnlockDataKey tries the key slots of `header` in order (each distinct key
+// reference once; slots of unknown kinds never) and returns the first data
+// key that unwraps. On failure, UNAVAILABLE if some slot's key source could
+// not be reached (its message), else UNAUTHENTICATED with the cause of the
+// first slot whose key was found but did not open it, else of the first
+// slot; messages start with the slot's SlotLabel.
 absl::StatusOr<SecretBytes> UnlockDataKey(const EnvelopeHeader& header,
                                           KeyResolver& resolver);
 
@@ -40,10 +42,6 @@ absl::StatusOr<SecretBytes> UnlockDataKey(const EnvelopeHeader& header,
 absl::StatusOr<std::unique_ptr<EnvelopeView>> OpenEnvelopeFile(
     const std::string& path, KeyResolver& resolver,
     const OpenPolicy& policy = {}, const ProbeOptions& probe = {});
-
-// KeyRefString formats a key reference for messages: keyID 'ID' (provider
-// 'P'), or just keyID 'ID' when the provider is empty.
-std::string KeyRefString(const KeyRef& ref);
 
 }  // namespace dumpcrypt
 

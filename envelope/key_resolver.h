@@ -27,6 +27,13 @@ class KeyResolver {
     return Resolve(ref);
   }
 
+  // SlotKek returns the KEK of a slot that no key reference names (a
+  // password or recipient slot), from a secret this source holds. NOT_FOUND
+  // if it holds none for this slot (the default); other codes as Resolve.
+  virtual absl::StatusOr<SecretBytes> SlotKek(const KeySlot& slot) {
+    return absl::NotFoundError("no password or identity given");
+  }
+
   // Describe names the source for messages, e.g. "key store /etc/ks".
   virtual std::string Describe() const = 0;
 };

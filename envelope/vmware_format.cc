@@ -22,6 +22,7 @@ class VmwareEnvelope final : public Envelope {
 
   absl::string_view format() const override { return "vmware"; }
   std::vector<KeyRef> key_refs() const override { return {ref_}; }
+  std::string key_label() const override { return KeyRefString(ref_); }
   uint64_t shown_size() const override {
     return header_.offset + header_.PayloadUpperBound();
   }

@@ -24,6 +24,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
 
 void AuditLog::Record(const AuditEvent& event) {
   nlohmann::json fields = {{"path", event.path}};
+  if (!event.slot.empty()) fields["key"] = event.slot;
   if (event.key.has_value()) {
     fields["key_id"] = event.key->key_id;
     fields["provider"] = event.key->provider;

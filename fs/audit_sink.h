@@ -23,7 +23,8 @@ struct Caller {
 struct AuditEvent {
   std::string event;
   std::string path;           // relative to the source folder
-  std::optional<KeyRef> key;  // the file's key, for envelopes
+  std::optional<KeyRef> key;  // the file's key reference, if it has one
+  std::string slot;  // else, for envelopes, the slot: Envelope::key_label()
   std::optional<Caller> caller;
   std::string cause;  // why it failed; empty on success
 };

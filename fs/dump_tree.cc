@@ -369,7 +369,14 @@ void DumpTree::Audit(absl::string_view event, const Inode& inode,
   AuditEvent e;
   e.event = std::string(event);
   e.path = inode.path;
-  if (inode.envelope != nullptr) e.key = inode.envelope->key_refs().front();
+  if (inode.envelope != nullptr) {
+    const std::vector<KeyRef> refs = inode.envelope->key_refs();
+    if (refs.empty()) {
+      e.slot = inode.envelope->key_label();
+    } else {
+      e.key = refs.front();
+    }
+  }
   if (caller != nullptr) e.caller = *caller;
   e.cause = std::string(status.message());
   audit_->Record(e);

@@ -169,7 +169,9 @@ TEST_F(DumpTreeTest, AttributesNeedNoKey) {
   EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.sector_size"), "4096");
   EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.integrity"), "aes-gmac");
   EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.key_status"), "untried");
-  EXPECT_EQ(tree_->ListXattr(core)->size(), 11u);
+  EXPECT_EQ(*tree_->GetXattr(core, "user.dumpcrypt.slots"),
+            "keyID 'k1' (provider 'local')");
+  EXPECT_EQ(tree_->ListXattr(core)->size(), 12u);
   EXPECT_TRUE(tree_->ListXattr(LookupPath("notes.dce"))->empty());
   EXPECT_EQ(tree_->GetXattr(core, "user.other").status().code(),
             absl::StatusCode::kFailedPrecondition);

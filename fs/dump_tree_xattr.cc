@@ -40,7 +40,9 @@ std::string DumpTree::KeyStatus(const Inode& inode) const {
     absl::MutexLock lock(&inode.mu);
     if (!inode.key_error.empty()) return inode.key_error;
   }
-  return keys_->Status(inode.envelope->key_refs().front());
+  const std::vector<KeyRef> refs = inode.envelope->key_refs();
+  if (refs.empty()) return "password or identity slot";
+  return keys_->Status(refs.front());
 }
 
 absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {

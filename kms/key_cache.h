@@ -40,6 +40,10 @@ class KeyCache : public KeyResolver {
   // Resolve returns a copy of the cached key, fetching it first if needed;
   // a remembered failure is returned as it was until negative_ttl passes.
   absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) override;
+  // SlotKek asks the source each time: sources of such keys keep their own.
+  absl::StatusOr<SecretBytes> SlotKek(const KeySlot& slot) override {
+    return source_->SlotKek(slot);
+  }
   std::string Describe() const override { return source_->Describe(); }
 
   // Status is "untried", "available", "unreachable: <cause>" (the last fetch

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -212,18 +213,21 @@ void KmsResolver::CloseIdle() {
 }
 
 absl::StatusOr<SecretBytes> ChainResolver::First(
-    absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
-    const KeyRef& ref) {
+    const std::function<absl::StatusOr<SecretBytes>(KeyResolver&)>& ask) {
   absl::Status first;
   bool unreachable = false;
   std::vector<std::string> causes;
   for (auto& source : sources_) {
-    absl::StatusOr<SecretBytes> key = (source.get()->*resolve)(ref);
+    absl::StatusOr<SecretBytes> key = ask(*source);
     if (key.ok()) return key;
-    if (first.ok()) first = key.status();
+    if (first.ok() ||
+        (absl::IsNotFound(first) && !absl::IsNotFound(key.status())))
+      first = key.status();
     unreachable |= absl::IsUnavailable(key.status()) ||
                    absl::IsDeadlineExceeded(key.status());
-    causes.emplace_back(key.status().message());
+    std::string cause(key.status().message());
+    if (!absl::c_linear_search(causes, cause))
+      causes.push_back(std::move(cause));
   }
   // Every source's cause; unreachable if one was, since the key may be
   // there.
@@ -233,12 +237,17 @@ absl::StatusOr<SecretBytes> ChainResolver::First(
 }
 
 absl::StatusOr<SecretBytes> ChainResolver::Resolve(const KeyRef& ref) {
-  return First(&KeyResolver::Resolve, ref);
+  return First([&](KeyResolver& source) { return source.Resolve(ref); });
 }
 
 absl::StatusOr<SecretBytes> ChainResolver::ResolveForSealing(
     const KeyRef& ref) {
-  return First(&KeyResolver::ResolveForSealing, ref);
+  return First(
+      [&](KeyResolver& source) { return source.ResolveForSealing(ref); });
+}
+
+absl::StatusOr<SecretBytes> ChainResolver::SlotKek(const KeySlot& slot) {
+  return First([&](KeyResolver& source) { return source.SlotKek(slot); });
 }
 
 std::string ChainResolver::Describe() const {

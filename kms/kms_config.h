@@ -2,6 +2,7 @@
 #ifndef DUMPCRYPT_KMS_KMS_CONFIG_H_
 #define DUMPCRYPT_KMS_KMS_CONFIG_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,8 +61,9 @@ class KmsResolver : public KeyResolver {
 };
 
 // ChainResolver asks each source in turn; the first that has the key wins.
-// A key none has: every source's cause, joined, UNAVAILABLE if one could not
-// be reached (the key may be there), else the first source's code.
+// A key none has: every source's cause (each distinct one once), joined,
+// UNAVAILABLE if one could not be reached (the key may be there), else the
+// code of the first source that had more to say than NOT_FOUND.
 // Thread-safe if its sources are.
 class ChainResolver : public KeyResolver {
  public:
@@ -69,12 +71,12 @@ class ChainResolver : public KeyResolver {
       : sources_(std::move(sources)) {}
   absl::StatusOr<SecretBytes> Resolve(const KeyRef& ref) override;
   absl::StatusOr<SecretBytes> ResolveForSealing(const KeyRef& ref) override;
+  absl::StatusOr<SecretBytes> SlotKek(const KeySlot& slot) override;
   std::string Describe() const override;
 
  private:
   absl::StatusOr<SecretBytes> First(
-      absl::StatusOr<SecretBytes> (KeyResolver::*resolve)(const KeyRef&),
-      const KeyRef& ref);
+      const std::function<absl::StatusOr<SecretBytes>(KeyResolver&)>& ask);
   std::vector<std::unique_ptr<KeyResolver>> sources_;
 };
 

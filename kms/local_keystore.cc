@@ -17,6 +17,7 @@
 #include "base/status_macros.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope_format.h"
+#include "kms/secret_file.h"
 
 namespace dumpcrypt {
 namespace {
@@ -25,36 +26,7 @@ constexpr absl::string_view kHeaderLine =
     "# dumpcrypt key store v1: keep secret (mode 0600); one key per line: "
     "64 hex digits, a space, the keyID\n";
 constexpr size_t kHexKey = 64;
-
-absl::Status CheckFile(int fd, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "stat " + path);
-  if (!S_ISREG(st.st_mode)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("key store ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "key store %s is open to group or others (mode %04o); refusing to "
-        "use it: chmod 600 %s",
-        path, st.st_mode & 07777, path));
-  }
-  return absl::OkStatus();
-}
-
-// ReadAll reads the store into locked memory.
-absl::StatusOr<SecretBytes> ReadAll(int fd, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "stat " + path);
-  if (st.st_size > (16 << 20)) {
-    return absl::FailedPreconditionError("key store " + path +
-                                         " is over 16 MiB");
-  }
-  SecretBytes buf(static_cast<size_t>(st.st_size));
-  DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, buf.mutable_span(), 0));
-  buf.Truncate(got);
-  return buf;
-}
+constexpr size_t kMaxStoreSize = 16 << 20;
 
 // ForEachKey calls `fn(id, hex_key_bytes)` for each key line; stops when fn
 // returns false. DATA_LOSS for a malformed line, naming its number.
@@ -100,7 +72,7 @@ absl::StatusOr<UniqueFd> OpenStore(const std::string& path, int flags) {
     }
     return Prefix(fd.status(), "key store " + path);
   }
-  DC_RETURN_IF_ERROR(CheckFile(fd->get(), path));
+  DC_RETURN_IF_ERROR(CheckSecretFile(fd->get(), "key store", path));
   return fd;
 }
 
@@ -127,7 +99,8 @@ absl::StatusOr<std::unique_ptr<LocalKeyStore>> LocalKeyStore::OpenOrCreate(
 
 absl::StatusOr<SecretBytes> LocalKeyStore::Resolve(const KeyRef& ref) {
   DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenStore(path_, 0));
-  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadAll(fd.get(), path_));
+  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFd(fd.get(), "key store",
+                                                     path_, kMaxStoreSize));
   SecretBytes key;
   DC_RETURN_IF_ERROR(
       ForEachKey(text, path_, [&](absl::string_view id, const uint8_t* hex) {
@@ -146,7 +119,8 @@ absl::StatusOr<SecretBytes> LocalKeyStore::Resolve(const KeyRef& ref) {
 
 absl::StatusOr<std::vector<std::string>> LocalKeyStore::ListIds() const {
   DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenStore(path_, 0));
-  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadAll(fd.get(), path_));
+  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFd(fd.get(), "key store",
+                                                     path_, kMaxStoreSize));
   std::vector<std::string> ids;
   DC_RETURN_IF_ERROR(
       ForEachKey(text, path_, [&](absl::string_view id, const uint8_t*) {
@@ -174,7 +148,8 @@ absl::Status LocalKeyStore::Add(const std::string& key_id,
       break;
     }
   }
-  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadAll(fd.get(), path_));
+  DC_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFd(fd.get(), "key store",
+                                                     path_, kMaxStoreSize));
   bool taken = false;
   DC_RETURN_IF_ERROR(
       ForEachKey(text, path_, [&](absl::string_view id, const uint8_t*) {
