@@ -128,7 +128,8 @@ TEST(ChainResolverTest, AKeyNoSourceHasNamesEverySourcesCause) {
   sources.push_back(Failing(absl::PermissionDeniedError("refused")));
   ChainResolver refused(std::move(sources));
   key = refused.Resolve({"p", "k"});
-  EXPECT_EQ(key.status().code(), absl::StatusCode::kNotFound);
+  // A refusal says more than "not here": it is the code.
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(key.status().message()),
               AllOf(HasSubstr("not in key store ks"), HasSubstr("refused")));
 }
