@@ -84,4 +84,20 @@ absl::StatusOr<SecretBytes> IdentitySource::SlotKek(const KeySlot& slot) {
       absl::StrCat("not a recipient of this slot: ", description_));
 }
 
+absl::Status AddHeldSecrets(
+    const std::string& password_file,
+    const std::vector<std::string>& identities,
+    std::vector<std::unique_ptr<KeyResolver>>* sources) {
+  if (!password_file.empty()) {
+    DC_ASSIGN_OR_RETURN(SecretBytes password, ReadPasswordFile(password_file));
+    sources->push_back(std::make_unique<PasswordSource>(
+        std::move(password), "password file " + password_file));
+  }
+  if (!identities.empty()) {
+    DC_ASSIGN_OR_RETURN(auto source, IdentitySource::FromFiles(identities));
+    sources->push_back(std::move(source));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace dumpcrypt

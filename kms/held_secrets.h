@@ -67,6 +67,12 @@ class IdentitySource : public KeyResolver {
   const std::string description_;
 };
 
+// AddHeldSecrets appends a PasswordSource for `password_file` and an
+// IdentitySource for `identities`, where given, to `sources`.
+absl::Status AddHeldSecrets(const std::string& password_file,
+                            const std::vector<std::string>& identities,
+                            std::vector<std::unique_ptr<KeyResolver>>* sources);
+
 }  // namespace dumpcrypt
 
 #endif  // DUMPCRYPT_KMS_HELD_SECRETS_H_

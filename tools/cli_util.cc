@@ -15,6 +15,7 @@
 #include "base/file_io.h"
 #include "base/status_macros.h"
 #include "envelope/envelope_opener.h"
+#include "kms/held_secrets.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
 #include "kms/vmware_keystore.h"
@@ -67,15 +68,23 @@ void KeySourceFlags::Add(CLI::App* cmd, bool required) {
   cmd->add_option("--kms", kms,
                   "KMS configuration (TOML) of KMIP key providers")
       ->group(group);
+  cmd->add_option("--password-file", password_file,
+                  "a file (mode 0600) whose first line is the password of "
+                  "password slots (support bundles)")
+      ->group(group);
+  cmd->add_option("--identity", identities,
+                  "a private key PEM file (mode 0600, from dumpcrypt keygen) "
+                  "for recipient slots; may be repeated")
+      ->group(group);
 }
 
 absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
     const {
   if (keystore.empty() && kms.empty() && vmware_keystore.empty() &&
-      key_hex.empty()) {
+      key_hex.empty() && password_file.empty() && identities.empty()) {
     return absl::FailedPreconditionError(
         "no key source: give --keystore PATH, --kms CONFIG, --vmware-keystore "
-        "FILE or --key-hex HEX");
+        "FILE, --key-hex HEX, --password-file FILE or --identity KEY.pem");
   }
   std::vector<std::unique_ptr<KeyResolver>> sources;
   if (!key_hex.empty()) {
@@ -98,6 +107,7 @@ absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
         }));
     sources.push_back(std::move(resolver));
   }
+  DC_RETURN_IF_ERROR(AddHeldSecrets(password_file, identities, &sources));
   if (sources.size() == 1) return std::move(sources.front());
   return std::unique_ptr<KeyResolver>(new ChainResolver(std::move(sources)));
 }

@@ -46,6 +46,8 @@ struct KeySourceFlags {
   std::string kms;
   std::string vmware_keystore;
   std::string key_hex;
+  std::string password_file;
+  std::vector<std::string> identities;
 
   // Add registers the flags on `cmd`; `required` makes one source mandatory.
   void Add(CLI::App* cmd, bool required = true);

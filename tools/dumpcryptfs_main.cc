@@ -25,6 +25,7 @@
 #include "fs/dump_tree.h"
 #include "fs/fuse_ops.h"
 #include "fs/log.h"
+#include "kms/held_secrets.h"
 #include "kms/key_cache.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
@@ -93,11 +94,13 @@ int Run(int argc, char** argv) {
     return 2;
   }
   if (config.keystore == nullptr && config.kms == nullptr &&
-      config.vmware_keystore == nullptr) {
+      config.vmware_keystore == nullptr && config.password_file == nullptr &&
+      config.identity == nullptr) {
     std::fprintf(
         stderr,
-        "dumpcryptfs: no key source: give -o keystore=PATH, -o kms=CONFIG or "
-        "-o vmware_keystore=FILE\n");
+        "dumpcryptfs: no key source: give -o keystore=PATH, -o kms=CONFIG, "
+        "-o vmware_keystore=FILE, -o password_file=FILE or "
+        "-o identity=KEY.pem\n");
     return 2;
   }
   if (config.ve_unverified != nullptr &&
@@ -163,6 +166,15 @@ int Run(int argc, char** argv) {
     }
     kms = resolver->get();
     sources.push_back(std::move(resolver).value());
+  }
+  if (absl::Status held = AddHeldSecrets(
+          config.password_file ? config.password_file : "",
+          config.identity ? std::vector<std::string>{config.identity}
+                          : std::vector<std::string>{},
+          &sources);
+      !held.ok()) {
+    LogLine(held.message());
+    return 1;
   }
   std::unique_ptr<KeyResolver> key_source =
       sources.size() == 1 ? std::move(sources.front())

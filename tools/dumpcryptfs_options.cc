@@ -31,6 +31,10 @@ const char kDumpcryptfsUsage[] =
     "or after keystore\n"
     "    -o vmware_keystore=FILE  ESXi encryption.info (mode NONE), for VMware "
     ".ve files\n"
+    "    -o password_file=FILE  password (first line of FILE, mode 0600) of "
+    "password\n"
+    "                           slots, as support bundles have\n"
+    "    -o identity=KEY.pem    private key (mode 0600) of recipient slots\n"
     "    -o ve_context=S        GCM context string to try first for .ve files "
     "(repeatable)\n"
     "    -o ve_unverified=allow serve .ve files whose tag no context verifies\n"
@@ -92,6 +96,9 @@ const fuse_opt kOptions[] = {
     {"keystore=%s", offsetof(MountConfig, keystore), 0},
     {"kms=%s", offsetof(MountConfig, kms), 0},
     {"vmware_keystore=%s", offsetof(MountConfig, vmware_keystore), 0},
+    {"password_file=%s", offsetof(MountConfig, password_file), 0},
+    {"bundle_password_file=%s", offsetof(MountConfig, password_file), 0},
+    {"identity=%s", offsetof(MountConfig, identity), 0},
     {"ve_unverified=%s", offsetof(MountConfig, ve_unverified), 0},
     FUSE_OPT_KEY("ve_context=", kKeyVeContext),
     {"audit_log=%s", offsetof(MountConfig, audit_log), 0},
@@ -160,17 +167,18 @@ MountCommandLine::MountCommandLine(int argc, char** argv)
 MountCommandLine::~MountCommandLine() {
   fuse_opt_free_args(&args);
   free(cmdline.mountpoint);
-  for (char* s :
-       {config.keystore, config.kms, config.vmware_keystore,
-        config.ve_unverified, config.audit_log, config.suffix, config.source}) {
+  for (char* s : {config.keystore, config.kms, config.vmware_keystore,
+                  config.password_file, config.identity, config.ve_unverified,
+                  config.audit_log, config.suffix, config.source}) {
     free(s);
   }
 }
 
 bool MountCommandLine::ParseOptions() {
   if (fuse_opt_parse(&args, &config, kOptions, OptProc) != 0) return false;
-  for (char** path : {&config.keystore, &config.kms, &config.vmware_keystore,
-                      &config.audit_log}) {
+  for (char** path :
+       {&config.keystore, &config.kms, &config.vmware_keystore,
+        &config.password_file, &config.identity, &config.audit_log}) {
     if (*path == nullptr || **path == '/' || **path == '\0') continue;
     std::error_code error;
     const std::filesystem::path absolute =
