@@ -32,6 +32,18 @@ EnvelopeWriter::EnvelopeWriter(AtomicFile file, EnvelopeHeader header,
 absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
     const std::string& output_path, const KeyRef& ref, const SecretBytes& kek,
     const SealOptions& options) {
+  return Create(
+      output_path,
+      [&](const SecretBytes& data_key) -> absl::StatusOr<std::vector<KeySlot>> {
+        DC_ASSIGN_OR_RETURN(KeySlot slot, MakeKeySlot(ref, kek, data_key));
+        return std::vector<KeySlot>{std::move(slot)};
+      },
+      options);
+}
+
+absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
+    const std::string& output_path, const SlotsFor& slots,
+    const SealOptions& options) {
   if (options.prefix_bytes > kMaxPrefixSize) {
     return absl::InvalidArgumentError("cleartext prefix is over 1 MiB");
   }
@@ -56,8 +68,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
     }
     if (attempt == 2) return derived.status();
   }
-  DC_ASSIGN_OR_RETURN(KeySlot slot, MakeKeySlot(ref, kek, data_key));
-  header.slots.push_back(std::move(slot));
+  DC_ASSIGN_OR_RETURN(header.slots, slots(data_key));
   // Encode once to learn the header length; it does not change later.
   header.data_offset = kMaxPlaintextLength;
   DC_ASSIGN_OR_RETURN(std::vector<uint8_t> body, EncodeHeader(&header));

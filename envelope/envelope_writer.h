@@ -3,6 +3,7 @@
 #define DUMPCRYPT_ENVELOPE_ENVELOPE_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,13 @@ class EnvelopeWriter {
   // code if the temporary file cannot be made.
   static absl::StatusOr<std::unique_ptr<EnvelopeWriter>> Create(
       const std::string& output_path, const KeyRef& ref, const SecretBytes& kek,
+      const SealOptions& options);
+  // SlotsFor returns the key slots of a new file's data key.
+  using SlotsFor = std::function<absl::StatusOr<std::vector<KeySlot>>(
+      const SecretBytes& data_key)>;
+  // Create, with the slots `slots` makes (one or more).
+  static absl::StatusOr<std::unique_ptr<EnvelopeWriter>> Create(
+      const std::string& output_path, const SlotsFor& slots,
       const SealOptions& options);
   // temp_path is the file being written, for a signal handler to unlink.
   const std::string& temp_path() const { return file_.temp_path(); }

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -249,6 +251,50 @@ void PrintJson(const nlohmann::json& j) {
   std::printf(
       "%s\n",
       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+namespace {
+
+absl::Status FromErrorCode(const std::error_code& ec) {
+  return absl::UnknownError(ec.message());
+}
+
+void Walk(const std::filesystem::path& dir, const FileVisitor& file,
+          const NotRead& fail) {
+  std::vector<std::filesystem::directory_entry> entries;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    entries.push_back(*it);
+  }
+  if (ec) return fail(dir.string(), FromErrorCode(ec));
+  std::sort(entries.begin(), entries.end());
+  for (const auto& entry : entries) {
+    const std::filesystem::file_type type = entry.symlink_status(ec).type();
+    if (type == std::filesystem::file_type::regular) {
+      file(entry.path().string(), false);
+    } else if (type == std::filesystem::file_type::directory) {
+      Walk(entry.path(), file, fail);
+    }
+  }
+}
+
+}  // namespace
+
+void ForEachFile(const std::vector<std::string>& paths, const FileVisitor& file,
+                 const NotRead& fail) {
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      Walk(path, file, fail);
+    } else if (std::filesystem::is_regular_file(path, ec)) {
+      file(path, true);
+    } else {
+      fail(path,
+           ec ? FromErrorCode(ec)
+              : absl::InvalidArgumentError("neither a folder nor a file"));
+    }
+  }
 }
 
 }  // namespace dumpcrypt::cli

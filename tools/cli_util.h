@@ -4,6 +4,7 @@
 #define DUMPCRYPT_TOOLS_CLI_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,19 @@ std::unique_ptr<EnvelopeView> OpenEnvelope(const std::string& command,
                                            const std::string& path,
                                            KeyResolver& keys, const VeFlags& ve,
                                            bool check_file_tag, int* exit_code);
+
+// NotRead is told of each path that could not be read, with its cause.
+using NotRead = std::function<void(const std::string&, const absl::Status&)>;
+// FileVisitor is given a regular file and whether it was named itself (not
+// found in a folder).
+using FileVisitor = std::function<void(const std::string&, bool named)>;
+
+// ForEachFile visits each of `paths` that is a regular file, and each
+// regular file under those that are folders, recursively in name order
+// (symlinks inside folders are not followed, as in the mount); `fail` is
+// told of each path or folder it cannot read, and the walk goes on.
+void ForEachFile(const std::vector<std::string>& paths, const FileVisitor& file,
+                 const NotRead& fail);
 
 // WorseExit is the exit status that says more of the two: 4 (damage) over 3
 // (keys) over 1 (other errors) over 0.

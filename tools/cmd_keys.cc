@@ -48,39 +48,10 @@ struct Flags {
 struct Dump {
   std::string path;
   std::shared_ptr<const Envelope> envelope;
-  KeyRef ref;           // the one it is listed under
+  std::string key;      // the key it is listed under: Envelope::key_label
+  KeyRef ref;           // its key reference, if that key has one
   absl::Status status;  // whether the key can be had and opens this file
 };
-
-using NotRead = std::function<void(const std::string&, const absl::Status&)>;
-
-absl::Status FromErrorCode(const std::error_code& ec) {
-  return absl::UnknownError(ec.message());
-}
-
-// Walk calls `file` for each regular file under `dir`, in name order, and
-// `fail` for each folder it cannot list, and goes on. Symlinks are not
-// followed, as in the mount.
-void Walk(const std::filesystem::path& dir,
-          const std::function<void(const std::string&)>& file,
-          const NotRead& fail) {
-  std::vector<std::filesystem::directory_entry> entries;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    entries.push_back(*it);
-  }
-  if (ec) return fail(dir.string(), FromErrorCode(ec));
-  std::sort(entries.begin(), entries.end());
-  for (const auto& entry : entries) {
-    const std::filesystem::file_type type = entry.symlink_status(ec).type();
-    if (type == std::filesystem::file_type::regular) {
-      file(entry.path().string());
-    } else if (type == std::filesystem::file_type::directory) {
-      Walk(entry.path(), file, fail);
-    }
-  }
-}
 
 int RunKeys(const Flags& f) {
   const std::string cmd = "keys";
@@ -94,51 +65,45 @@ int RunKeys(const Flags& f) {
     unread.emplace_back(path, cause);
     Fail(cmd, Prefix(cause, path));
   };
-  auto probe = [&](const std::string& path, bool named) {
+  const FileVisitor probe = [&](const std::string& path, bool named) {
     absl::StatusOr<std::shared_ptr<const Envelope>> envelope =
         ProbeFile(path, {});
     if (envelope.ok()) {
-      dumps.push_back({path, *envelope, (*envelope)->key_refs().front(), {}});
+      const std::vector<KeyRef> refs = (*envelope)->key_refs();
+      dumps.push_back({path,
+                       *envelope,
+                       (*envelope)->key_label(),
+                       refs.empty() ? KeyRef{} : refs.front(),
+                       {}});
     } else if (named || !absl::IsInvalidArgument(envelope.status())) {
       not_read(path, envelope.status());
     }
   };
-  for (const std::string& path : f.paths) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(path, ec)) {
-      if (std::filesystem::is_regular_file(path, ec)) {
-        probe(path, true);
-      } else {
-        not_read(path, ec ? FromErrorCode(ec)
-                          : absl::InvalidArgumentError(
-                                "neither a folder nor a file"));
-      }
-      continue;
-    }
-    Walk(
-        path, [&](const std::string& file) { probe(file, false); }, not_read);
-  }
-  std::map<std::pair<std::string, std::string>, absl::Status> results;
+  ForEachFile(f.paths, probe, not_read);
+  std::map<std::string, std::pair<KeyRef, absl::Status>> results;
   for (Dump& d : dumps) {
     d.status = d.envelope->CheckKey(keys);
-    auto [it, added] = results.try_emplace({d.ref.provider, d.ref.key_id});
-    if (it->second.ok()) it->second = d.status;
+    auto [it, added] = results.try_emplace(d.key, d.ref, absl::OkStatus());
+    if (it->second.second.ok()) it->second.second = d.status;
   }
   int missing = 0;
-  for (const auto& [key, status] : results) missing += !status.ok();
+  for (const auto& [key, result] : results) missing += !result.second.ok();
   if (f.json) {
     nlohmann::json out = {{"dumps", nlohmann::json::array()},
                           {"keys", nlohmann::json::array()}};
     for (const Dump& d : dumps) {
       out["dumps"].push_back({{"file", d.path},
                               {"format", std::string(d.envelope->format())},
+                              {"key", d.key},
                               {"provider", d.ref.provider},
                               {"key_id", d.ref.key_id},
                               {"status", Availability(d.status)}});
     }
-    for (const auto& [key, status] : results) {
-      out["keys"].push_back({{"provider", key.first},
-                             {"key_id", key.second},
+    for (const auto& [key, result] : results) {
+      const auto& [ref, status] = result;
+      out["keys"].push_back({{"key", key},
+                             {"provider", ref.provider},
+                             {"key_id", ref.key_id},
                              {"status", Availability(status)},
                              {"cause", std::string(status.message())}});
     }
@@ -154,17 +119,20 @@ int RunKeys(const Flags& f) {
     PrintJson(out);
   } else {
     for (const Dump& d : dumps) {
+      const bool by_ref = !d.ref.key_id.empty();
       std::printf("%-20s  %-12s  %-38s  %s\n", Availability(d.status).c_str(),
-                  d.ref.provider.c_str(), d.ref.key_id.c_str(), d.path.c_str());
+                  by_ref ? d.ref.provider.c_str() : "-",
+                  by_ref ? d.ref.key_id.c_str() : d.key.c_str(),
+                  d.path.c_str());
     }
-    for (const auto& [key, status] : results) {
+    for (const auto& [key, result] : results) {
+      const absl::Status& status = result.second;
       if (status.ok()) continue;
-      const std::string ref = KeyRefString({key.first, key.second});
       const std::string cause(status.message());
       std::fprintf(stderr, "%s\n",
-                   absl::StartsWith(cause, ref)
+                   absl::StartsWith(cause, key)
                        ? cause.c_str()
-                       : absl::StrCat(ref, ": ", cause).c_str());
+                       : absl::StrCat(key, ": ", cause).c_str());
     }
     std::printf("%zu dumps, %zu distinct keys, %d missing", dumps.size(),
                 results.size(), missing);

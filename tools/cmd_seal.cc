@@ -14,14 +14,14 @@
 #include "envelope/envelope_writer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
+#include "tools/slot_maker.h"
 
 namespace dumpcrypt::cli {
 namespace {
 
 struct SealFlags {
   KeySourceFlags keys;
-  std::string key_id;
-  std::string provider = "local";
+  NewSlotFlags slots;
   std::string type = "other";
   std::string world, host, vm, vm_uuid, name;
   uint32_t sector_size = kDefaultSectorSize;
@@ -35,20 +35,29 @@ int RunSeal(const SealFlags& f) {
   const std::string cmd = "seal";
   auto type = ParseDumpType(f.type);
   if (!type.ok()) return UsageError(cmd, type.status());
-  const KeyRef ref{f.provider, f.key_id};
-  if (absl::Status valid = ValidateKeyRef(ref); !valid.ok())
-    return UsageError(cmd, valid);
+  if (f.slots.empty()) {
+    return UsageError(cmd, absl::InvalidArgumentError(
+                               "give --key-id, --recipient or "
+                               "--add-password-file: what may open the dump"));
+  }
+  for (const std::string& id : f.slots.key_ids) {
+    absl::Status valid = ValidateKeyRef({f.slots.provider, id});
+    if (!valid.ok()) return UsageError(cmd, valid);
+  }
   if (f.input == "-" && ::isatty(STDIN_FILENO) == 1) {
     return UsageError(
         cmd, absl::InvalidArgumentError(
                  "not reading a dump from a terminal: give an INPUT file, or "
                  "redirect or pipe stdin"));
   }
-  auto resolver = f.keys.MakeResolver();
-  if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
-  auto kek = (*resolver)->ResolveForSealing(ref);
-  if (!kek.ok())
-    return Fail(cmd, Prefix(kek.status(), KeyRefString(ref)), true);
+  std::unique_ptr<KeyResolver> resolver;
+  if (!f.slots.key_ids.empty()) {
+    auto made = f.keys.MakeResolver();
+    if (!made.ok()) return Fail(cmd, made.status(), true);
+    resolver = std::move(made).value();
+  }
+  absl::StatusOr<SlotMaker> maker = SlotMaker::Create(f.slots, resolver.get());
+  if (!maker.ok()) return FailByCause(cmd, maker.status());
 
   UniqueFd in;
   uint64_t total = 0;
@@ -96,7 +105,9 @@ int RunSeal(const SealFlags& f) {
                                          : f.input == "-" ? ""
                                                           : BaseName(f.input));
   m.host = fit("host", host);
-  auto writer = EnvelopeWriter::Create(f.output, ref, *kek, options);
+  auto writer = EnvelopeWriter::Create(
+      f.output, [&](const SecretBytes& dk) { return maker->Make(dk); },
+      options);
   if (!writer.ok()) return Fail(cmd, Prefix(writer.status(), f.output));
   CleanupOnSignal cleanup((*writer)->temp_path());
 
@@ -124,12 +135,24 @@ void AddSealCommand(CLI::App& app, int* exit_code) {
       "seal",
       "encrypt a dump into an envelope, streaming (INPUT may be - for stdin, "
       "as in a core_pattern pipe); the output appears only when complete");
-  f->keys.Add(c);
-  c->add_option("--key-id", f->key_id, "keyID of the key-encryption key")
-      ->required();
-  c->add_option("--provider", f->provider,
-                "key provider name recorded in the envelope")
-      ->capture_default_str();
+  f->keys.Add(c, /*required=*/false);
+  c->add_option("--key-id", f->slots.key_ids,
+                "keyID of the key-encryption key (from the key sources); may "
+                "be repeated for more slots")
+      ->group("Slots (one or more)");
+  c->add_option("--provider", f->slots.provider,
+                "key provider name recorded with --key-id's slots")
+      ->capture_default_str()
+      ->group("Slots (one or more)");
+  c->add_option("--recipient", f->slots.recipients,
+                "a public key PEM (X25519 or RSA, from dumpcrypt keygen): its "
+                "private key opens the dump, and this host holds no secret of "
+                "it; may be repeated")
+      ->group("Slots (one or more)");
+  c->add_option("--add-password-file", f->slots.password_file,
+                "a password slot, the password the first line of this file")
+      ->group("Slots (one or more)");
+  f->slots.AddPasswordCost(c);
   c->add_option("--type", f->type, "dump type: vmkernel, userworld, vm, other")
       ->capture_default_str();
   c->add_option("--world", f->world, "world or process name that dumped");

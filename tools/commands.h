@@ -14,6 +14,7 @@ void AddExtractCommand(CLI::App& app, int* exit_code);
 void AddVerifyCommand(CLI::App& app, int* exit_code);
 void AddKmsCommands(CLI::App& app, int* exit_code);
 void AddKeysCommand(CLI::App& app, int* exit_code);
+void AddRekeyCommands(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   AddExtractCommand(app, &exit_code);
   AddVerifyCommand(app, &exit_code);
   AddKeysCommand(app, &exit_code);
+  AddRekeyCommands(app, &exit_code);
   AddKmsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
