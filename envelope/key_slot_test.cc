@@ -114,5 +114,36 @@ TEST(KeySlotTest, MalformedKnownKindsAreDamage) {
   EXPECT_FALSE(EncodeSlot(provider).ok());
 }
 
+// The test vectors of docs/FORMAT.md, section 3 (computed there with
+// Python's argon2-cffi and cryptography, not with this code).
+TEST(KeySlotTest, FormatDocumentVectors) {
+  const PasswordKdf kdf{{.time = 1, .memory_kib = 64, .lanes = 1},
+                        testing::FromHex("000102030405060708090a0b0c0d0e0f")};
+  ASSERT_OK_AND_ASSIGN(SecretBytes password_kek,
+                       PasswordKek(AsBytes("correct horse"), kdf));
+  EXPECT_EQ(testing::ToHex(password_kek.span()),
+            "25ce5233cc1e4d37e9bca31bfef41710e40446cd1cb575932791c5fd3780bd3c");
+
+  // RFC 7748 section 6.1: Alice is the recipient, Bob's key the ephemeral.
+  ASSERT_OK_AND_ASSIGN(
+      PrivateKey alice,
+      PrivateKey::FromPem(
+          "-----BEGIN PRIVATE KEY-----\n"
+          "MC4CAQAwBQYDK2VuBCIEIHcHbQpzGKV9PBbBclGyZkXfTC+H68CZKrF3+6UduSwq\n"
+          "-----END PRIVATE KEY-----\n"));
+  EXPECT_EQ(FingerprintText(alice.public_key().fingerprint()),
+            "sha256:"
+            "291c5293e030452a599851a7c7298f3f16c3ff1bdfafcb598927f2631f9fa641");
+  KeySlot slot{
+      .kind = kSlotX25519,
+      .recipient = alice.public_key().fingerprint(),
+      .encapsulated = testing::FromHex(
+          "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"),
+      .wrapped_key = std::vector<uint8_t>(72, 0)};
+  ASSERT_OK_AND_ASSIGN(SecretBytes x25519_kek, RecipientKek(slot, alice));
+  EXPECT_EQ(testing::ToHex(x25519_kek.span()),
+            "69a2cfad86a545660870bde10216e95906d776ad7d78a02c695f8f67362897fb");
+}
+
 }  // namespace
 }  // namespace dumpcrypt

@@ -20,16 +20,16 @@ using ::testing::HasSubstr;
 class MountHandoffTest : public MountTestBase {
  protected:
   // Seals `name` under k1, then leaves it only the slots `make` gives.
-  void SealFor(const std::string& name,
-               const std::function<absl::StatusOr<KeySlot>(const SecretBytes&)>&
-                   make) {
+  void SealFor(
+      const std::string& name,
+      const std::function<absl::StatusOr<KeySlot>(const SecretBytes&)>& make) {
     Seal(name + ".dce", data_);
     auto store = LocalKeyStore::Open(keystore_);
     ASSERT_TRUE(store.ok()) << store.status();
     auto rekeyed = RekeyEnvelope(
         src_ + "/" + name + ".dce", **store,
-        [&](const std::vector<KeySlot>&, const SecretBytes& dk)
-            -> absl::StatusOr<std::vector<KeySlot>> {
+        [&](const std::vector<KeySlot>&,
+            const SecretBytes& dk) -> absl::StatusOr<std::vector<KeySlot>> {
           absl::StatusOr<KeySlot> slot = make(dk);
           if (!slot.ok()) return slot.status();
           return std::vector<KeySlot>{*slot};
@@ -41,7 +41,8 @@ class MountHandoffTest : public MountTestBase {
     ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   }
   void MountWith(const std::string& option) {
-    auto mount = Mount::Start(src_, mnt_, {option, "audit_log=" + audit_}, log_);
+    auto mount =
+        Mount::Start(src_, mnt_, {option, "audit_log=" + audit_}, log_);
     ASSERT_TRUE(mount.ok()) << mount.status() << "\n" << Log();
     mount_ = std::move(mount).value();
   }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """A second reader of the dumpcrypt envelope, written from docs/FORMAT.md alone.
 
-Usage: independent_reader.py --kek HEX FILE   -> writes the decrypted view to stdout.
-Exits 3 if the KEK does not unwrap the data key, 4 on any integrity failure.
-Needs Debian's python3-cryptography (run it with /usr/bin/python3).
+Usage: independent_reader.py [--kek HEX] [--password-file F] [--identity PEM]... FILE
+writes the decrypted view to stdout. Slots are tried in order with the secrets
+given; unknown slot kinds are skipped. Exits 3 if no slot opens with them, 4 on
+any damage or integrity failure. Needs Debian's python3-cryptography and, for
+password slots, python3-argon2 (run it with /usr/bin/python3).
 """
 import argparse
 import hashlib
@@ -11,7 +13,8 @@ import hmac
 import struct
 import sys
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -29,12 +32,92 @@ def hkdf(ikm, salt, info, length):
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
+def parse_slot(value):
+    """Section 3: a slot as (kind, fields, wrapped DK); None for an unknown kind."""
+    kind, body = value[0], value[1:]
+
+    def take(n):
+        nonlocal body
+        if n > len(body):
+            fail(4, f"slot of kind {kind} is truncated")
+        out, body = body[:n], body[n:]
+        return out
+
+    if kind == 1:
+        provider = take(take(1)[0])
+        key_id = take(take(1)[0])
+        if not key_id:
+            fail(4, "empty keyID")
+        fields = (provider, key_id)
+    elif kind == 2:
+        if take(1)[0] != 1:
+            fail(4, "unknown password KDF")
+        t, m = struct.unpack("<II", take(8))
+        p = take(1)[0]
+        salt = take(take(1)[0])
+        if not (1 <= t <= 64 and 1 <= p <= 16 and 8 * p <= m <= 4 << 20 and 16 <= len(salt) <= 64):
+            fail(4, "Argon2id parameters out of bounds")
+        fields = (t, m, p, salt)
+    elif kind == 3:
+        fields = (take(32), take(32))
+    elif kind == 4:
+        fp = take(32)
+        (e,) = struct.unpack("<H", take(2))
+        if not 256 <= e <= 2048:
+            fail(4, "bad RSA-OAEP length")
+        fields = (fp, take(e))
+    else:
+        return None
+    wrapped = take(take(1)[0])
+    if len(wrapped) != 72 or body:
+        fail(4, f"slot of kind {kind} is malformed")
+    return kind, fields, wrapped
+
+
+def fingerprint(public_key):
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).digest()
+
+
+def slot_kek(kind, fields, secrets):
+    """The KEK of a slot from the secrets given, or None."""
+    if kind == 1:
+        return secrets.kek
+    if kind == 2 and secrets.password is not None:
+        from argon2.low_level import Type, hash_secret_raw
+
+        t, m, p, salt = fields
+        return hash_secret_raw(secrets.password, salt, time_cost=t, memory_cost=m, parallelism=p,
+                               hash_len=32, type=Type.ID, version=19)
+    for key in secrets.identities:
+        if fingerprint(key.public_key()) != fields[0]:
+            continue
+        if kind == 3 and isinstance(key, x25519.X25519PrivateKey):
+            ephemeral = fields[1]
+            mine = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            z = key.exchange(x25519.X25519PublicKey.from_public_bytes(ephemeral))
+            return hkdf(z, ephemeral + mine, b"dumpcrypt v1 x25519 slot", 32)
+        if kind == 4 and isinstance(key, rsa.RSAPrivateKey):
+            oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+            try:
+                return key.decrypt(fields[1], oaep)
+            except ValueError:
+                return None
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kek", required=True)
+    ap.add_argument("--kek")
+    ap.add_argument("--password-file")
+    ap.add_argument("--identity", action="append", default=[])
     ap.add_argument("file")
     args = ap.parse_args()
-    kek = bytes.fromhex(args.kek)
+    args.kek = bytes.fromhex(args.kek) if args.kek else None
+    args.password = None
+    if args.password_file:
+        args.password = open(args.password_file, "rb").read().split(b"\n")[0].removesuffix(b"\r")
+    args.identities = [serialization.load_pem_private_key(open(p, "rb").read(), None) for p in args.identity]
     data = open(args.file, "rb").read()
 
     # Section 2: fixed header.
@@ -62,22 +145,27 @@ def main():
             fail(4, "record past the end")
         pos += 4 + length
         if rtype == 0x0001:
-            kind = value[0]
-            p = value[1]
-            provider = value[2 : 2 + p]
-            k = value[2 + p]
-            key_id = value[3 + p : 3 + p + k]
-            w = value[3 + p + k]
-            wrapped = value[4 + p + k : 4 + p + k + w]
-            slots.append((kind, provider, key_id, wrapped))
+            if not value:
+                fail(4, "empty key slot")
+            slots.append(parse_slot(value))
+        elif not rtype & 0x8000 and rtype not in range(0x10, 0x17):
+            fail(1, f"unknown required record {rtype:#06x}")
     if not slots:
         fail(4, "no key slot")
 
-    # Section 4: keys.
-    try:
-        dk = aes_key_unwrap_with_padding(kek, slots[0][3])
-    except InvalidUnwrap:
-        fail(3, "the KEK does not unwrap the data key")
+    # Section 4: keys, from the first slot that opens.
+    dk = None
+    for slot in slots:
+        kek = slot and slot_kek(*slot[:2], args)
+        if kek is None:
+            continue
+        try:
+            dk = aes_key_unwrap_with_padding(kek, slot[2])
+            break
+        except InvalidUnwrap:
+            pass
+    if dk is None:
+        fail(3, "no slot opens with the secrets given")
     xts_key = hkdf(dk, file_id, b"dumpcrypt v1 xts key", 64)
     tag_key = hkdf(dk, file_id, b"dumpcrypt v1 sector tag key", 32)
     header_key = hkdf(dk, file_id, b"dumpcrypt v1 header key", 32)

@@ -1,6 +1,9 @@
 // docs/FORMAT.md is precise enough to write a reader from: a Python reader
 // written from it alone (independent_reader.py, Python `cryptography`)
 // decrypts what the C++ writer seals, and the documented example.
+#include "crypto/public_key.h"
+#include "envelope/file_keys.h"
+#include "envelope/rekey.h"
 #include "gtest/gtest.h"
 #include "tests/run_tool.h"
 #include "tests/testutil.h"
@@ -75,6 +78,66 @@ TEST_F(IndependentReaderTest, AgreesOnWrongKeysAndDamage) {
   ToolResult r = RunReader(ToHex(kek), path);
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("sector 2 "), std::string::npos) << r.err;
+}
+
+// A file whose slots are an unknown kind, then a password, an X25519 and an
+// RSA-OAEP recipient: the Python reader opens it with each secret alone.
+TEST_F(IndependentReaderTest, OpensEverySlotKindAndSkipsUnknownOnes) {
+  if (RunTool({"/usr/bin/python3", "-c", "import argon2"}).exit_code != 0) {
+    GTEST_SKIP() << "needs /usr/bin/python3 with python3-argon2";
+  }
+  TempDir dir;
+  const std::vector<uint8_t> input = RandomBytes(50000, 3);
+  const SecretBytes kek = SecretBytes::CopyOf(RandomBytes(32, 4));
+  const std::string path = dir.File("d");
+  ASSERT_OK(SealBuffer(path, input, SealOptions(), kek));
+  ASSERT_OK_AND_ASSIGN(PrivateKey x, PrivateKey::Generate(KeyType::kX25519));
+  ASSERT_OK_AND_ASSIGN(PrivateKey r, PrivateKey::Generate(KeyType::kRsa, 2048));
+  for (const auto& [name, key] :
+       std::vector<std::pair<std::string, const PrivateKey*>>{{"x.pem", &x},
+                                                              {"r.pem", &r}}) {
+    ASSERT_OK_AND_ASSIGN(SecretBytes pem, key->Pem());
+    WriteFileOrDie(dir.File(name), pem.span());
+  }
+  WriteFileOrDie(dir.File("pw"), std::vector<uint8_t>{'p', 'w', '\n'});
+  ASSERT_OK_AND_ASSIGN(PasswordKdf kdf, NewPasswordKdf({1, 64, 1}));
+  ASSERT_OK_AND_ASSIGN(SecretBytes pw_kek, PasswordKek(AsBytes("pw"), kdf));
+  class OneKey : public KeyResolver {
+   public:
+    explicit OneKey(const SecretBytes& k) : k_(k) {}
+    absl::StatusOr<SecretBytes> Resolve(const KeyRef&) override {
+      return k_.Clone();
+    }
+    std::string Describe() const override { return "one key"; }
+    const SecretBytes& k_;
+  } one(kek);
+  ASSERT_OK(RekeyEnvelope(
+                path, one,
+                [&](const std::vector<KeySlot>&, const SecretBytes& dk)
+                    -> absl::StatusOr<std::vector<KeySlot>> {
+                  std::vector<KeySlot> slots(1);
+                  slots[0].kind = 200;
+                  slots[0].unknown = {1, 2, 3};
+                  for (auto made : {MakePasswordSlot(kdf, pw_kek, dk),
+                                    MakeRecipientSlot(x.public_key(), dk),
+                                    MakeRecipientSlot(r.public_key(), dk)}) {
+                    if (!made.ok()) return made.status();
+                    slots.push_back(*made);
+                  }
+                  return slots;
+                })
+                .status());
+  const std::string reader = kSourceDir + "/tests/tools/independent_reader.py";
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--password-file", dir.File("pw")},
+           {"--identity", dir.File("x.pem")},
+           {"--identity", dir.File("r.pem")}}) {
+    ToolResult got = RunTool({"/usr/bin/python3", reader, flag, value, path});
+    ASSERT_EQ(got.exit_code, 0) << flag << " " << value << ": " << got.err;
+    EXPECT_TRUE(got.out == std::string(input.begin(), input.end())) << value;
+  }
+  EXPECT_EQ(RunReader(ToHex(kek.span()), path).exit_code, 3);
 }
 
 }  // namespace
