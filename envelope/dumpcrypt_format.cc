@@ -49,8 +49,10 @@ nlohmann::json SlotJson(const KeySlot& s) {
 
 class DumpcryptEnvelope final : public Envelope {
  public:
-  explicit DumpcryptEnvelope(EnvelopeHeader header)
-      : header_(std::move(header)) {}
+  DumpcryptEnvelope(EnvelopeHeader header, const ProbeOptions& where)
+      : header_(std::move(header)),
+        base_(where.offset.value_or(0)),
+        length_(where.length) {}
 
   absl::string_view format() const override { return "dumpcrypt"; }
 
@@ -161,16 +163,19 @@ class DumpcryptEnvelope final : public Envelope {
 
   absl::StatusOr<std::unique_ptr<EnvelopeView>> Open(
       UniqueFd fd, KeyResolver& keys, const OpenPolicy&) const override {
-    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
+    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get(), base_);
     if (absl::IsFailedPrecondition(header.status()))
       return absl::AbortedError("no longer an envelope");
     if (!header.ok()) return header.status();
     DC_ASSIGN_OR_RETURN(SecretBytes data_key, UnlockDataKey(*header, keys));
-    return EnvelopeReader::Open(std::move(fd), *std::move(header), data_key);
+    return EnvelopeReader::Open(std::move(fd), *std::move(header), data_key,
+                                base_, length_);
   }
 
  private:
   const EnvelopeHeader header_;
+  const uint64_t base_;
+  const std::optional<uint64_t> length_;
 };
 
 class DumpcryptFormat final : public EnvelopeFormat {
@@ -186,11 +191,11 @@ class DumpcryptFormat final : public EnvelopeFormat {
 
   absl::StatusOr<std::unique_ptr<const Envelope>> Probe(
       int fd, const ProbeOptions& options) const override {
-    if (options.offset.value_or(0) != 0) return nullptr;
-    absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd);
+    absl::StatusOr<EnvelopeHeader> header =
+        ReadHeader(fd, options.offset.value_or(0));
     if (absl::IsFailedPrecondition(header.status())) return nullptr;
     if (!header.ok()) return header.status();
-    return std::make_unique<DumpcryptEnvelope>(*std::move(header));
+    return std::make_unique<DumpcryptEnvelope>(*std::move(header), options);
   }
 };
 

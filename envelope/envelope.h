@@ -160,9 +160,12 @@ class Envelope {
 };
 
 // ProbeOptions: `offset` is where the envelope starts, for formats that
-// may start past byte 0 (others do not claim a file with an offset > 0).
+// may start past byte 0 (others do not claim a file with an offset > 0);
+// `length`, where given, is its length when it ends before the file does (a
+// member of a tar; the dumpcrypt format only).
 struct ProbeOptions {
   std::optional<uint64_t> offset;
+  std::optional<uint64_t> length;
 };
 
 // EnvelopeFormat recognises and reads one kind of envelope.

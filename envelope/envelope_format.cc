@@ -273,13 +273,13 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
   return h;
 }
 
-absl::StatusOr<EnvelopeHeader> ReadHeader(int fd) {
+absl::StatusOr<EnvelopeHeader> ReadHeader(int fd, uint64_t base) {
   uint8_t fixed[kFixedHeaderSize];
-  DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(fixed), 0));
+  DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(fixed), base));
   DC_ASSIGN_OR_RETURN(uint32_t length,
                       HeaderLengthFromFixed(absl::MakeConstSpan(fixed, got)));
   std::vector<uint8_t> bytes(length);
-  DC_ASSIGN_OR_RETURN(got, PreadFull(fd, absl::MakeSpan(bytes), 0));
+  DC_ASSIGN_OR_RETURN(got, PreadFull(fd, absl::MakeSpan(bytes), base));
   if (got != length) return absl::DataLossError("header is truncated");
   return ParseHeader(bytes);
 }

@@ -123,9 +123,10 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* header);
 // or inconsistent; UNIMPLEMENTED: a newer version or unknown cipher/record.
 absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes);
 
-// ReadHeader reads and parses the header at the start of `fd`, as
+// ReadHeader reads and parses the header at `base` in `fd` (its start by
+// default), as
 // ParseHeader; an unreadable or short file is DATA_LOSS or the errno's code.
-absl::StatusOr<EnvelopeHeader> ReadHeader(int fd);
+absl::StatusOr<EnvelopeHeader> ReadHeader(int fd, uint64_t base = 0);
 
 }  // namespace dumpcrypt
 

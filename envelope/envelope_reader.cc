@@ -27,7 +27,8 @@ uint8_t* Scratch() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
-    UniqueFd fd, EnvelopeHeader header, const SecretBytes& data_key) {
+    UniqueFd fd, EnvelopeHeader header, const SecretBytes& data_key,
+    uint64_t base, std::optional<uint64_t> length) {
   if (header.raw.size() != header.header_length) {
     return absl::InvalidArgumentError("header was not read from a file");
   }
@@ -36,7 +37,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
       DeriveFileKeys(data_key, header, XtsSectorCipher::Direction::kDecrypt));
   std::vector<uint8_t> prefix(header.prefix_length);
   DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd.get(), absl::MakeSpan(prefix),
-                                            header.header_length));
+                                            base + header.header_length));
   if (got != prefix.size()) return absl::DataLossError("file is truncated");
   const size_t body = header.header_length - kHeaderTagSize;
   DC_ASSIGN_OR_RETURN(
@@ -51,7 +52,11 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat");
   const uint64_t expected = header.ExpectedFileSize();
-  const uint64_t actual = static_cast<uint64_t>(st.st_size);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const uint64_t actual =
+      length.has_value()
+          ? std::min(*length, file_size - std::min(base, file_size))
+          : file_size - std::min(base, file_size);
   if (actual < expected) {
     return absl::DataLossError(absl::StrCat("file is truncated: ", actual,
                                             " bytes, expected ", expected));
@@ -60,8 +65,9 @@ absl::StatusOr<std::unique_ptr<EnvelopeReader>> EnvelopeReader::Open(
     return absl::DataLossError(absl::StrCat("file has ", actual - expected,
                                             " bytes appended after its end"));
   }
-  return std::unique_ptr<EnvelopeReader>(new EnvelopeReader(
-      std::move(fd), std::move(header), std::move(keys), std::move(prefix)));
+  return std::unique_ptr<EnvelopeReader>(
+      new EnvelopeReader(std::move(fd), base, std::move(header),
+                         std::move(keys), std::move(prefix)));
 }
 
 absl::StatusOr<size_t> EnvelopeReader::ReadAt(uint64_t offset,
@@ -125,7 +131,7 @@ absl::Status EnvelopeReader::ReadBatch(uint64_t first, size_t count,
     if (tagged) iov[iovcnt++] = {tags + i * kSectorTagSize, kSectorTagSize};
   }
   const uint64_t file_pos =
-      header_.data_offset + first * header_.SectorStride();
+      base_ + header_.data_offset + first * header_.SectorStride();
   DC_ASSIGN_OR_RETURN(size_t got, PreadvFull(fd_.get(), iov, iovcnt, file_pos));
   if (got != count * header_.SectorStride()) {
     return absl::DataLossError(absl::StrCat(

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,8 +26,11 @@ class EnvelopeReader final : public EnvelopeView {
   // the header tag matches (so no header field, key slot or prefix byte was
   // changed) and that the file is exactly as long as the header says.
   // DATA_LOSS: header tag mismatch, truncated file, or bytes appended.
+  // An envelope inside a larger file (a tar member) starts at `base` and is
+  // `length` bytes long; by default it is the whole file.
   static absl::StatusOr<std::unique_ptr<EnvelopeReader>> Open(
-      UniqueFd fd, EnvelopeHeader header, const SecretBytes& data_key);
+      UniqueFd fd, EnvelopeHeader header, const SecretBytes& data_key,
+      uint64_t base = 0, std::optional<uint64_t> length = std::nullopt);
 
   // ReadAt fills `out` from `offset` of the decrypted view and returns the
   // count, which is less than out.size() only at the end of the view (0 at
@@ -45,9 +49,10 @@ class EnvelopeReader final : public EnvelopeView {
   const EnvelopeHeader& header() const { return header_; }
 
  private:
-  EnvelopeReader(UniqueFd fd, EnvelopeHeader header, FileKeys keys,
-                 std::vector<uint8_t> prefix)
+  EnvelopeReader(UniqueFd fd, uint64_t base, EnvelopeHeader header,
+                 FileKeys keys, std::vector<uint8_t> prefix)
       : fd_(std::move(fd)),
+        base_(base),
         header_(std::move(header)),
         keys_(std::move(keys)),
         prefix_(std::move(prefix)) {}
@@ -61,6 +66,7 @@ class EnvelopeReader final : public EnvelopeView {
                                absl::Span<const uint8_t> tags) const;
 
   const UniqueFd fd_;
+  const uint64_t base_;
   const EnvelopeHeader header_;
   const FileKeys keys_;
   const std::vector<uint8_t> prefix_;

@@ -70,6 +70,52 @@ absl::Status CheckWritten(const std::string& path,
 
 }  // namespace
 
+absl::StatusOr<RekeyPlan> PlanRekey(int fd, KeyResolver& keys,
+                                    const SlotEdit& edit) {
+  absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd);
+  if (absl::IsFailedPrecondition(header.status())) {
+    return absl::InvalidArgumentError(
+        "not a dumpcrypt envelope (only those can be re-keyed)");
+  }
+  if (!header.ok()) return header.status();
+  RekeyPlan plan;
+  DC_ASSIGN_OR_RETURN(plan.data_key, UnlockDataKey(*header, keys));
+  const int check = ::dup(fd);
+  if (check < 0) return ErrnoStatus(errno, "dup");
+  DC_RETURN_IF_ERROR(
+      EnvelopeReader::Open(UniqueFd(check), *header, plan.data_key).status());
+
+  absl::StatusOr<std::vector<KeySlot>> slots =
+      edit(header->slots, plan.data_key);
+  if (!slots.ok()) return absl::InvalidArgumentError(slots.status().message());
+  if (!absl::c_any_of(*slots, [](const KeySlot& s) { return s.known(); })) {
+    return absl::InvalidArgumentError("no slot would be left to open it with");
+  }
+  std::vector<uint8_t> prefix(header->prefix_length);
+  DC_ASSIGN_OR_RETURN(
+      size_t got, PreadFull(fd, absl::MakeSpan(prefix), header->header_length));
+  if (got != prefix.size()) return absl::DataLossError("file is truncated");
+  plan.old_end = uint64_t{header->header_length} + prefix.size();
+  plan.units_offset = header->data_offset;
+  plan.units_length = header->ExpectedFileSize() - header->data_offset;
+
+  EnvelopeHeader next = *header;
+  next.slots = *std::move(slots);
+  next.raw.clear();
+  next.data_offset = kMaxPlaintextLength;  // to learn the header's length
+  DC_RETURN_IF_ERROR(EncodeHeader(&next).status());
+  const uint64_t used = uint64_t{next.header_length} + prefix.size();
+  plan.in_place =
+      used <= plan.units_offset && std::max(plan.old_end, used) <= kAtomicPage;
+  next.data_offset = plan.in_place ? plan.units_offset
+                                   : (used + kDataAlignment - 1) /
+                                         kDataAlignment * kDataAlignment;
+  DC_ASSIGN_OR_RETURN(plan.head, EncodeWithTag(&next, plan.data_key, prefix));
+  plan.before = std::move(*header);
+  plan.after = std::move(next);
+  return plan;
+}
+
 absl::StatusOr<RekeyResult> RekeyEnvelope(const std::string& path,
                                           KeyResolver& keys,
                                           const SlotEdit& edit) {
@@ -82,66 +128,28 @@ absl::StatusOr<RekeyResult> RekeyEnvelope(const std::string& path,
       return absl::AbortedError("another process is re-keying it");
     return ErrnoStatus(errno, "flock");
   }
-  absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
-  if (absl::IsFailedPrecondition(header.status())) {
-    return absl::InvalidArgumentError(
-        "not a dumpcrypt envelope (only those can be re-keyed)");
-  }
-  if (!header.ok()) return header.status();
-  DC_ASSIGN_OR_RETURN(SecretBytes data_key, UnlockDataKey(*header, keys));
-  const int check = ::dup(fd.get());
-  if (check < 0) return ErrnoStatus(errno, "dup");
-  DC_RETURN_IF_ERROR(
-      EnvelopeReader::Open(UniqueFd(check), *header, data_key).status());
-
-  RekeyResult result;
-  result.before = header->slots;
-  absl::StatusOr<std::vector<KeySlot>> slots = edit(header->slots, data_key);
-  if (!slots.ok()) return absl::InvalidArgumentError(slots.status().message());
-  if (!absl::c_any_of(*slots, [](const KeySlot& s) { return s.known(); })) {
-    return absl::InvalidArgumentError("no slot would be left to open it with");
-  }
-  result.after = *slots;
-
-  std::vector<uint8_t> prefix(header->prefix_length);
-  DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd.get(), absl::MakeSpan(prefix),
-                                            header->header_length));
-  if (got != prefix.size()) return absl::DataLossError("file is truncated");
-  const uint64_t old_end = uint64_t{header->header_length} + prefix.size();
-  const uint64_t old_data_offset = header->data_offset;
-  const uint64_t units = header->ExpectedFileSize() - old_data_offset;
-
-  EnvelopeHeader next = *header;
-  next.slots = *std::move(slots);
-  next.raw.clear();
-  next.data_offset = kMaxPlaintextLength;  // to learn the header's length
-  DC_RETURN_IF_ERROR(EncodeHeader(&next).status());
-  const uint64_t used = uint64_t{next.header_length} + prefix.size();
-  const bool in_place =
-      used <= old_data_offset && std::max(old_end, used) <= kAtomicPage;
-  next.data_offset =
-      in_place ? old_data_offset
-               : (used + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
-  DC_ASSIGN_OR_RETURN(std::vector<uint8_t> head,
-                      EncodeWithTag(&next, data_key, prefix));
-  if (in_place) {
-    head.resize(std::max(old_end, used), 0);
+  DC_ASSIGN_OR_RETURN(RekeyPlan plan, PlanRekey(fd.get(), keys, edit));
+  RekeyResult result{plan.before.slots, plan.after.slots, !plan.in_place};
+  if (plan.in_place) {
+    std::vector<uint8_t> head = std::move(plan.head);
+    head.resize(std::max<uint64_t>(plan.old_end, head.size()), 0);
     DC_RETURN_IF_ERROR(PwriteFull(fd.get(), head, 0));
     if (::fdatasync(fd.get()) != 0) return ErrnoStatus(errno, "fdatasync");
   } else {
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat");
     DC_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path, true));
-    DC_RETURN_IF_ERROR(CopyInto(out.fd(), head, next.data_offset, fd.get(),
-                                old_data_offset, units));
+    DC_RETURN_IF_ERROR(CopyInto(out.fd(), plan.head, plan.after.data_offset,
+                                fd.get(), plan.units_offset,
+                                plan.units_length));
     if (::fchmod(out.fd(), st.st_mode & 07777) != 0 ||
         (::geteuid() == 0 && ::fchown(out.fd(), st.st_uid, st.st_gid) != 0)) {
       return ErrnoStatus(errno, "keep the file's mode and owner");
     }
     DC_RETURN_IF_ERROR(out.Commit());
-    result.copied = true;
   }
-  DC_RETURN_IF_ERROR(Prefix(CheckWritten(path, data_key), "after re-keying"));
+  DC_RETURN_IF_ERROR(
+      Prefix(CheckWritten(path, plan.data_key), "after re-keying"));
   return result;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/secret_bytes.h"
+#include "envelope/envelope_format.h"
 #include "envelope/key_resolver.h"
 #include "envelope/key_slot.h"
 
@@ -25,6 +26,28 @@ struct RekeyResult {
   // written anew (data copied unchanged) and renamed over the old one.
   bool copied = false;
 };
+
+// RekeyPlan is an envelope opened for re-keying and its new head.
+struct RekeyPlan {
+  EnvelopeHeader before;  // as read (and authenticated)
+  EnvelopeHeader after;   // with the new slots and its data_offset
+  SecretBytes data_key;
+  // head is the new header, its tag and the prefix; zeros follow up to
+  // after.data_offset, then the units, unchanged.
+  std::vector<uint8_t> head;
+  uint64_t old_end = 0;       // where the old header and prefix end
+  uint64_t units_offset = 0;  // the units in the old file: from here
+  uint64_t units_length = 0;  // for this many bytes
+  // in_place: the old and new header and prefix fit in the first page and
+  // the data offset stays; else after.data_offset is the next aligned one.
+  bool in_place = false;
+};
+
+// PlanRekey reads the envelope open as `fd`, opens it with `keys` (its
+// header authenticated, its size checked) and asks `edit` for the new
+// slots; nothing is written. Errors as RekeyEnvelope's.
+absl::StatusOr<RekeyPlan> PlanRekey(int fd, KeyResolver& keys,
+                                    const SlotEdit& edit);
 
 // RekeyEnvelope opens the dumpcrypt envelope at `path` with `keys`
 // (authenticating its header and checking its size), asks `edit` for the
