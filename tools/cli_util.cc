@@ -55,7 +55,7 @@ int UsageError(const std::string& command, const absl::Status& status) {
   return kExitUsage;
 }
 
-void KeySourceFlags::Add(CLI::App* cmd, bool required) {
+void KeySourceFlags::Add(CLI::App* cmd, bool required, bool password) {
   const char* group =
       required ? "Key source (one or more; asked in this order)" : "Key source";
   cmd->add_option("--key-hex", key_hex,
@@ -70,10 +70,12 @@ void KeySourceFlags::Add(CLI::App* cmd, bool required) {
   cmd->add_option("--kms", kms,
                   "KMS configuration (TOML) of KMIP key providers")
       ->group(group);
-  cmd->add_option("--password-file", password_file,
-                  "a file (mode 0600) whose first line is the password of "
-                  "password slots (support bundles)")
-      ->group(group);
+  if (password) {
+    cmd->add_option("--password-file", password_file,
+                    "a file (mode 0600) whose first line is the password of "
+                    "password slots (support bundles)")
+        ->group(group);
+  }
   cmd->add_option("--identity", identities,
                   "a private key PEM file (mode 0600, from dumpcrypt keygen) "
                   "for recipient slots; may be repeated")

@@ -50,8 +50,10 @@ struct KeySourceFlags {
   std::string password_file;
   std::vector<std::string> identities;
 
-  // Add registers the flags on `cmd`; `required` makes one source mandatory.
-  void Add(CLI::App* cmd, bool required = true);
+  // Add registers the flags on `cmd`; `required` makes one source
+  // mandatory; !`password` leaves out --password-file (for a command whose
+  // --password-file means another thing).
+  void Add(CLI::App* cmd, bool required = true, bool password = true);
   // MakeResolver opens the named sources (both: the key store first).
   // FAILED_PRECONDITION if none is given. Warnings go to stderr.
   absl::StatusOr<std::unique_ptr<KeyResolver>> MakeResolver() const;

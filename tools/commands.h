@@ -15,6 +15,7 @@ void AddVerifyCommand(CLI::App& app, int* exit_code);
 void AddKmsCommands(CLI::App& app, int* exit_code);
 void AddKeysCommand(CLI::App& app, int* exit_code);
 void AddRekeyCommands(CLI::App& app, int* exit_code);
+void AddBundleCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

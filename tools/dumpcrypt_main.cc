@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   AddVerifyCommand(app, &exit_code);
   AddKeysCommand(app, &exit_code);
   AddRekeyCommands(app, &exit_code);
+  AddBundleCommand(app, &exit_code);
   AddKmsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
