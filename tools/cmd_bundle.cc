@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -22,19 +21,15 @@
 #include "envelope/envelope_opener.h"
 #include "envelope/envelope_writer.h"
 #include "envelope/rekey.h"
-#include "fs/tar_index.h"
 #include "kms/held_secrets.h"
-#include "kms/kms_config.h"
 #include "nlohmann/json.hpp"
+#include "tools/bundle_verify.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/slot_maker.h"
 
 namespace dumpcrypt::cli {
 namespace {
-
-constexpr char kManifest[] = "MANIFEST.json";
-constexpr char kSealedManifest[] = "MANIFEST.json.dce";
 
 struct BundleFlags {
   KeySourceFlags keys;
@@ -134,7 +129,6 @@ absl::StatusOr<std::vector<Input>> CollectInputs(
   absl::Status failed;
   std::set<std::string> members;
   for (const std::string& root : paths) {
-    const bool dir = std::filesystem::is_directory(root);
     ForEachFile(
         {root},
         [&](const std::string& path, bool named) {
@@ -151,7 +145,6 @@ absl::StatusOr<std::vector<Input>> CollectInputs(
         [&](const std::string& path, const absl::Status& cause) {
           failed.Update(Prefix(cause, path));
         });
-    (void)dir;
   }
   if (!failed.ok()) return failed;
   return inputs;
@@ -332,145 +325,6 @@ int RunBundle(const BundleFlags& f) {
 
 }  // namespace
 
-namespace {
-
-// MemberView opens the dumpcrypt envelope stored as `m` in the tar `fd`.
-absl::StatusOr<std::unique_ptr<EnvelopeView>> OpenMember(int fd,
-                                                         const TarMember& m,
-                                                         KeyResolver& keys) {
-  const ProbeOptions where{m.offset, m.size};
-  DC_ASSIGN_OR_RETURN(Probed probed, ProbeEnvelope(fd, where));
-  if (probed.is_damaged()) return probed.damage;
-  if (!probed.is_envelope() || probed.envelope->format() != "dumpcrypt") {
-    return absl::DataLossError("not a dumpcrypt envelope");
-  }
-  const int dup = ::dup(fd);
-  if (dup < 0) return ErrnoStatus(errno, "dup");
-  return probed.envelope->Open(UniqueFd(dup), keys, {});
-}
-
-absl::StatusOr<std::string> HashMember(int fd, const TarMember& m) {
-  Sha256Stream hash;
-  std::vector<uint8_t> buf(1 << 20);
-  for (uint64_t at = 0; at < m.size;) {
-    const size_t n = std::min<uint64_t>(buf.size(), m.size - at);
-    DC_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, absl::MakeSpan(buf.data(), n),
-                                              m.offset + at));
-    if (got != n) return absl::DataLossError("tar is truncated");
-    hash.Update({buf.data(), n});
-    at += n;
-  }
-  return HexEncode(hash.Finish());
-}
-
-int RunVerify(const BundleFlags& f) {
-  const std::string cmd = "bundle --verify";
-  std::vector<std::unique_ptr<KeyResolver>> sources;
-  if (absl::Status s =
-          AddHeldSecrets(f.slots.password_file, f.keys.identities, &sources);
-      !s.ok()) {
-    return Fail(cmd, s, true);
-  }
-  if (sources.empty()) {
-    return UsageError(
-        cmd, absl::InvalidArgumentError("give the bundle's --password-file or "
-                                        "--identity"));
-  }
-  ChainResolver keys(std::move(sources));
-  absl::StatusOr<UniqueFd> fd = OpenReadOnly(f.verify, O_NONBLOCK);
-  if (fd.ok()) {
-    if (absl::Status s = RequireRegularFile(fd->get()); !s.ok()) fd = s;
-  }
-  if (!fd.ok()) return Fail(cmd, Prefix(fd.status(), f.verify));
-  absl::StatusOr<std::vector<TarMember>> listed = ListTar(fd->get());
-  if (!listed.ok()) return FailByCause(cmd, Prefix(listed.status(), f.verify));
-  std::map<std::string, TarMember> members;
-  for (const TarMember& m : *listed) members[m.path] = m;
-  int exit = kExitOk;
-  auto problem = [&](const std::string& what, const absl::Status& cause) {
-    exit = WorseExit(exit,
-                     FailByCause(cmd, Prefix(cause, f.verify + ": " + what)));
-  };
-  // The manifest is trusted only as its sealed copy says.
-  if (!members.count(kManifest) || !members.count(kSealedManifest)) {
-    problem("manifest", absl::DataLossError("MANIFEST.json or its sealed "
-                                            "copy is missing"));
-    return exit;
-  }
-  const TarMember& plain = members[kManifest];
-  std::string text(plain.size, '\0');
-  absl::StatusOr<size_t> got = PreadFull(
-      fd->get(), {reinterpret_cast<uint8_t*>(text.data()), text.size()},
-      plain.offset);
-  absl::StatusOr<std::vector<uint8_t>> sealed =
-      [&]() -> absl::StatusOr<std::vector<uint8_t>> {
-    DC_ASSIGN_OR_RETURN(auto view,
-                        OpenMember(fd->get(), members[kSealedManifest], keys));
-    std::vector<uint8_t> bytes(view->size());
-    DC_ASSIGN_OR_RETURN(size_t n, view->ReadAt(0, absl::MakeSpan(bytes)));
-    bytes.resize(n);
-    return bytes;
-  }();
-  if (!sealed.ok()) {
-    problem(kSealedManifest, sealed.status());
-    return exit;
-  }
-  if (!got.ok() || std::string(sealed->begin(), sealed->end()) != text) {
-    problem(kManifest, absl::DataLossError("differs from its sealed copy: "
-                                           "the manifest was changed"));
-    return exit;
-  }
-  const nlohmann::json manifest = nlohmann::json::parse(text, nullptr, false);
-  size_t checked = 0;
-  uint64_t sectors_damaged = 0;
-  std::set<std::string> listed_in_manifest = {kManifest, kSealedManifest};
-  for (const auto& m : manifest.value("members", nlohmann::json::array())) {
-    const std::string path = m.value("path", "");
-    listed_in_manifest.insert(path);
-    auto it = members.find(path);
-    if (it == members.end()) {
-      problem(path, absl::DataLossError("missing from the tar"));
-      continue;
-    }
-    absl::StatusOr<std::string> hash = HashMember(fd->get(), it->second);
-    if (!hash.ok() || it->second.size != m.value("size", uint64_t{0}) ||
-        *hash != m.value("sha256", "")) {
-      problem(path, absl::DataLossError("its bytes differ from the manifest's "
-                                        "size or sha256"));
-      continue;
-    }
-    if (m.value("type", "") == "dumpcrypt") {
-      absl::StatusOr<VerifyReport> report =
-          [&]() -> absl::StatusOr<VerifyReport> {
-        DC_ASSIGN_OR_RETURN(auto view, OpenMember(fd->get(), it->second, keys));
-        return view->Verify(nullptr);
-      }();
-      if (!report.ok()) {
-        problem(path, report.status());
-        continue;
-      }
-      if (report->damaged > 0) {
-        sectors_damaged += report->damaged;
-        problem(path, absl::DataLossError(report->summary));
-        continue;
-      }
-    }
-    ++checked;
-  }
-  for (const auto& [path, member] : members) {
-    if (!listed_in_manifest.count(path)) {
-      problem(path, absl::DataLossError("is not in the manifest"));
-    }
-  }
-  if (exit == kExitOk) {
-    std::printf("OK: %s: %zu members, every hash and sector tag verified\n",
-                f.verify.c_str(), checked);
-  }
-  return exit;
-}
-
-}  // namespace
-
 void AddBundleCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<BundleFlags>();
   CLI::App* c = app.add_subcommand(
@@ -504,7 +358,10 @@ void AddBundleCommand(CLI::App& app, int* exit_code) {
                         "give -o NAME.tar and PATHs, or --verify NAME.tar"));
       return;
     }
-    *exit_code = f->verify.empty() ? RunBundle(*f) : RunVerify(*f);
+    *exit_code = f->verify.empty()
+                     ? RunBundle(*f)
+                     : RunBundleVerify(f->verify, f->slots.password_file,
+                                       f->keys.identities);
   });
 }
 
