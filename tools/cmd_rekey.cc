@@ -1,5 +1,6 @@
 // dumpcrypt rekey: add or remove key slots of envelopes without touching
 // their data; dumpcrypt keygen: a key pair for recipient slots.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,11 @@
 #include "absl/strings/str_join.h"
 #include "base/file_io.h"
 #include "base/status_macros.h"
+#include "crypto/kdf.h"
+#include "envelope/envelope_opener.h"
+#include "envelope/envelope_reader.h"
+#include "envelope/envelope_writer.h"
+#include "envelope/file_keys.h"
 #include "envelope/rekey.h"
 #include "kms/key_cache.h"
 #include "tools/cli_util.h"
@@ -121,6 +127,128 @@ int RunRekey(const RekeyFlags& f) {
   return exit;
 }
 
+struct RecryptFlags {
+  KeySourceFlags keys;
+  NewSlotFlags add;
+  std::vector<std::string> paths;
+};
+
+// Recrypt writes `path` anew under a new data key beside it, checks the new
+// file reads back as the old one, then renames it over the old one.
+absl::Status Recrypt(const std::string& path, KeyResolver& keys,
+                     const SlotMaker& maker,
+                     std::vector<std::string>* dropped) {
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
+  DC_RETURN_IF_ERROR(RequireRegularFile(fd.get()));
+  absl::StatusOr<EnvelopeHeader> header = ReadHeader(fd.get());
+  if (absl::IsFailedPrecondition(header.status())) {
+    return absl::InvalidArgumentError("not a dumpcrypt envelope");
+  }
+  if (!header.ok()) return header.status();
+  DC_ASSIGN_OR_RETURN(SecretBytes data_key, UnlockDataKey(*header, keys));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat");
+  DC_ASSIGN_OR_RETURN(auto old_view,
+                      EnvelopeReader::Open(std::move(fd), *header, data_key));
+  std::vector<std::pair<KeyRef, SecretBytes>> keks;
+  for (const KeySlot& slot : header->slots) {
+    if (slot.kind != kSlotProviderKey) {
+      dropped->push_back(SlotLabel(slot));
+      continue;
+    }
+    absl::StatusOr<SecretBytes> kek = keys.ResolveForSealing(slot.ref);
+    if (!kek.ok()) return Prefix(AsKeyFailure(kek.status()), SlotLabel(slot));
+    keks.emplace_back(slot.ref, *std::move(kek));
+  }
+  SealOptions options;
+  options.sector_size = header->sector_size;
+  options.prefix_bytes = header->prefix_length;
+  options.integrity = header->integrity;
+  options.overwrite = true;
+  options.metadata = header->metadata;
+  const std::string temp =
+      absl::StrCat(path.substr(0, path.size() - BaseName(path).size()), ".",
+                   BaseName(path), ".recrypt");
+  DC_ASSIGN_OR_RETURN(
+      auto writer,
+      EnvelopeWriter::Create(
+          temp,
+          [&](const SecretBytes& dk) -> absl::StatusOr<std::vector<KeySlot>> {
+            std::vector<KeySlot> slots;
+            for (const auto& [ref, kek] : keks) {
+              DC_ASSIGN_OR_RETURN(KeySlot slot, MakeKeySlot(ref, kek, dk));
+              slots.push_back(std::move(slot));
+            }
+            DC_ASSIGN_OR_RETURN(std::vector<KeySlot> added, maker.Make(dk));
+            slots.insert(slots.end(), added.begin(), added.end());
+            if (slots.empty()) {
+              return absl::InvalidArgumentError(
+                  "no slot would be left: give --add-key, --add-password-file "
+                  "or --add-recipient");
+            }
+            return slots;
+          },
+          options));
+  CleanupOnSignal cleanup(temp);
+  Sha256Stream old_hash;
+  Progress progress("recrypting", old_view->size());
+  uint64_t done = 0;
+  DC_RETURN_IF_ERROR(old_view->Stream(
+      [&](absl::Span<const uint8_t> bytes) {
+        old_hash.Update(bytes);
+        progress.Update(done += bytes.size());
+        return writer->Write(bytes);
+      },
+      nullptr));
+  DC_RETURN_IF_ERROR(writer->Finish());
+  auto check = [&]() -> absl::Status {
+    DC_ASSIGN_OR_RETURN(auto view, OpenEnvelopeFile(temp, keys));
+    Sha256Stream new_hash;
+    DC_RETURN_IF_ERROR(view->Stream(
+        [&](absl::Span<const uint8_t> bytes) {
+          new_hash.Update(bytes);
+          return absl::OkStatus();
+        },
+        nullptr));
+    if (new_hash.Finish() != old_hash.Finish()) {
+      return absl::DataLossError("the new file does not read back the same");
+    }
+    if (::chmod(temp.c_str(), st.st_mode & 07777) != 0)
+      return ErrnoStatus(errno, "chmod");
+    if (::rename(temp.c_str(), path.c_str()) != 0)
+      return ErrnoStatus(errno, "rename into place");
+    return absl::OkStatus();
+  }();
+  if (!check.ok()) ::unlink(temp.c_str());
+  return check;
+}
+
+int RunRecrypt(const RecryptFlags& f) {
+  const std::string cmd = "recrypt";
+  auto resolver = f.keys.MakeResolver();
+  if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
+  KeyCache keys(std::move(resolver).value(), KeyCache::Options());
+  absl::StatusOr<SlotMaker> maker = SlotMaker::Create(f.add, &keys);
+  if (!maker.ok()) return FailByCause(cmd, maker.status());
+  int exit = kExitOk;
+  for (const std::string& path : f.paths) {
+    std::vector<std::string> dropped;
+    absl::Status status = Recrypt(path, keys, *maker, &dropped);
+    if (!status.ok()) {
+      exit = WorseExit(exit, FailByCause(cmd, Prefix(status, path)));
+      continue;
+    }
+    std::printf("%s: new data key\n", path.c_str());
+    for (const std::string& slot : dropped) {
+      std::fprintf(stderr,
+                   "dumpcrypt recrypt: %s: slot '%s' dropped (re-add it with "
+                   "--add-password-file or --add-recipient)\n",
+                   path.c_str(), slot.c_str());
+    }
+  }
+  return exit;
+}
+
 struct KeygenFlags {
   std::string type = "x25519";
   int bits = 3072;
@@ -186,6 +314,19 @@ void AddRekeyCommands(CLI::App& app, int* exit_code) {
   c->add_option("PATH", f->paths, "envelopes, or folders to search for them")
       ->required();
   c->callback([f, exit_code] { *exit_code = RunRekey(*f); });
+
+  auto r = std::make_shared<RecryptFlags>();
+  CLI::App* rc = app.add_subcommand(
+      "recrypt",
+      "seal FILEs anew under a new data key, for when the old one must be "
+      "treated as exposed (re-keying keeps the data key): every sector is "
+      "decrypted and encrypted again, streaming, into a file beside the old "
+      "one, which is replaced only once the new file reads back the same. "
+      "Key slots are kept (password and recipient slots only if added again)");
+  r->keys.Add(rc);
+  r->add.Add(rc);
+  rc->add_option("FILE", r->paths, "envelopes")->required()->check(AFile());
+  rc->callback([r, exit_code] { *exit_code = RunRecrypt(*r); });
 
   auto k = std::make_shared<KeygenFlags>();
   CLI::App* g = app.add_subcommand(

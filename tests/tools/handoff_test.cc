@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 
 #include "gmock/gmock.h"
@@ -157,6 +158,31 @@ TEST_F(HandoffTest, AHostSealsToARecipientHoldingNoSecret) {
   EXPECT_THAT(r.out, HasSubstr("recipient X25519 sha256:"));
   r = Run({"seal", dir_.File("core"), dir_.File("none.dce")});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(HandoffTest, RecryptChangesTheDataKeyAndKeepsTheBytes) {
+  ASSERT_EQ(Rekey({"--add-password-file", pw_}).exit_code, 0);
+  const std::vector<uint8_t> before = ReadFileOrFail(sealed_);
+  ToolResult r = Run({"recrypt", "--keystore", ks_, sealed_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("slot 'password' dropped"));
+  const std::vector<uint8_t> after = ReadFileOrFail(sealed_);
+  // A new file id and data key: no unit of ciphertext is the same.
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_FALSE(
+      std::equal(before.begin() + 40, before.begin() + 56, after.begin() + 40));
+  EXPECT_FALSE(std::equal(before.begin() + 4096, before.begin() + 8192,
+                          after.begin() + 4096));
+  EXPECT_EQ(SlotKinds(), (std::vector<std::string>{"provider-key"}));
+  EXPECT_EQ(ExtractWith("--keystore", ks_).exit_code, 0);
+  EXPECT_TRUE(ReadFileOrFail(out_) == core_);
+  r = Run({"recrypt", "--keystore", ks_, "--add-password-file", pw_,
+           "--argon2-memory", "8", "--argon2-lanes", "1", sealed_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ExtractWith("--password-file", pw_).exit_code, 0);
+  EXPECT_TRUE(ReadFileOrFail(out_) == core_);
+  // Nothing left beside it.
+  EXPECT_EQ(access(dir_.File(".core.dce.recrypt").c_str(), F_OK), -1);
 }
 
 // SIGKILL at random points of rekeys that add and remove a password slot:
