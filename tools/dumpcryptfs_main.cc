@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,6 +120,13 @@ int Run(int argc, char** argv) {
   }
   const std::string source = real_source;
   free(real_source);
+  if (std::filesystem::is_regular_file(source)) {
+    std::fprintf(stderr,
+                 "dumpcryptfs: %s is a file; SOURCE is a folder (a support "
+                 "bundle is mounted after tar xf, for now)\n",
+                 source.c_str());
+    return 2;
+  }
   const std::string mountpoint = cmdline.mountpoint;
   // Below the source, the mount would list itself, and a walk into it would
   // take every serving thread into the daemon's own mount and hang.

@@ -97,7 +97,6 @@ const fuse_opt kOptions[] = {
     {"kms=%s", offsetof(MountConfig, kms), 0},
     {"vmware_keystore=%s", offsetof(MountConfig, vmware_keystore), 0},
     {"password_file=%s", offsetof(MountConfig, password_file), 0},
-    {"bundle_password_file=%s", offsetof(MountConfig, password_file), 0},
     {"identity=%s", offsetof(MountConfig, identity), 0},
     {"ve_unverified=%s", offsetof(MountConfig, ve_unverified), 0},
     FUSE_OPT_KEY("ve_context=", kKeyVeContext),

@@ -20,7 +20,7 @@ struct MountConfig {
   char* keystore = nullptr;
   char* kms = nullptr;
   char* vmware_keystore = nullptr;
-  char* password_file = nullptr;  // password_file= or bundle_password_file=
+  char* password_file = nullptr;
   char* identity = nullptr;
   char* ve_unverified = nullptr;
   std::vector<std::string>* ve_contexts = nullptr;  // every ve_context=
