@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
