@@ -34,6 +34,10 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
     return absl::InvalidArgumentError("plaintext length is over 2^60");
   }
   if (h.slots.empty()) return absl::InvalidArgumentError("no key slot");
+  if (h.slots.size() > kMaxSlots) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("more than ", kMaxSlots, " key slots"));
+  }
   const DumpMetadata& m = h.metadata;
   for (auto [name, value] :
        {std::pair<absl::string_view, absl::string_view>{"world", m.world},
@@ -217,6 +221,10 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
     std::string* text = nullptr;
     switch (type) {
       case kRecordKeySlot: {
+        if (h.slots.size() == kMaxSlots) {
+          return absl::DataLossError(
+              absl::StrCat("more than ", kMaxSlots, " key slots"));
+        }
         DC_ASSIGN_OR_RETURN(KeySlot slot, ParseSlot(value));
         h.slots.push_back(std::move(slot));
         continue;

@@ -165,5 +165,38 @@ TEST(EnvelopeFormatTest, DumpTypeNames) {
   EXPECT_FALSE(ParseDumpType("kernel").ok());
 }
 
+// A header may hold 64 slots; a 65th is refused when writing and, in a
+// crafted file, when reading, before any key is asked for.
+TEST(EnvelopeFormatTest, SlotsAreBoundedAtSixtyFour) {
+  EnvelopeHeader h;
+  h.plaintext_length = 1;
+  h.data_offset = 1 << 20;
+  for (size_t i = 0; i < kMaxSlots; ++i) {
+    h.slots.push_back({.kind = kSlotProviderKey,
+                       .ref = {"kms", "k" + std::to_string(i)},
+                       .wrapped_key = std::vector<uint8_t>(72, 1)});
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> bytes, EncodeHeader(&h));
+  std::vector<uint8_t> whole = bytes;
+  whole.resize(bytes.size() + kHeaderTagSize);
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader back, ParseHeader(whole));
+  EXPECT_EQ(back.slots.size(), kMaxSlots);
+
+  const size_t record = 4 + (bytes[66] | bytes[67] << 8);
+  bytes.insert(bytes.begin() + 64, bytes.begin() + 64,
+               bytes.begin() + 64 + record);
+  bytes.resize(bytes.size() + kHeaderTagSize);
+  const uint32_t length = static_cast<uint32_t>(bytes.size());
+  for (int i = 0; i < 4; ++i) bytes[12 + i] = (length >> (8 * i)) & 0xff;
+  absl::StatusOr<EnvelopeHeader> bomb = ParseHeader(bytes);
+  EXPECT_EQ(bomb.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(bomb.status().message().find("64 key slots"),
+            absl::string_view::npos);
+
+  h.slots.push_back(h.slots.front());
+  EXPECT_EQ(EncodeHeader(&h).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace dumpcrypt

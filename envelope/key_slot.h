@@ -18,6 +18,9 @@ namespace dumpcrypt {
 
 inline constexpr size_t kMaxKeyIdSize = 255;
 inline constexpr size_t kMaxProviderSize = 255;
+// The most key slots a header may hold: a reader tries no more than these,
+// whatever a crafted file says.
+inline constexpr size_t kMaxSlots = 64;
 // The wrapped data key of every known slot kind: RFC 5649 of 64 bytes.
 inline constexpr size_t kWrappedKeySize = 72;
 

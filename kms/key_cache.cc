@@ -69,13 +69,16 @@ std::string KeyCache::Status(const KeyRef& ref) const {
 }
 
 int KeyCache::DropIdle() {
-  if (options_.idle == absl::ZeroDuration()) return 0;
+  const bool idle = options_.idle != absl::ZeroDuration();
   const absl::Time now = Now();
   absl::MutexLock lock(&mu_);
   int dropped = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.state == Entry::State::kAvailable &&
-        now - it->second.when > options_.idle) {
+    const Entry& e = it->second;
+    if ((idle && e.state == Entry::State::kAvailable &&
+         now - e.when > options_.idle) ||
+        (e.state == Entry::State::kFailed &&
+         now - e.when >= options_.negative_ttl)) {
       it = entries_.erase(it);
       ++dropped;
     } else {

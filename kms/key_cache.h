@@ -50,7 +50,9 @@ class KeyCache : public KeyResolver {
   // could not reach the source) or "missing: <cause>" for `ref`.
   std::string Status(const KeyRef& ref) const;
 
-  // DropIdle cleanses keys unused for longer than `idle`; returns how many.
+  // DropIdle cleanses keys unused for longer than `idle` and forgets
+  // failures older than `negative_ttl` (so that keyIDs that never open
+  // anything do not pile up); returns how many entries went.
   int DropIdle();
 
   // FetchCount is how many times the underlying resolver was called.

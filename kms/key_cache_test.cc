@@ -102,6 +102,22 @@ TEST_F(KeyCacheTest, FailuresAreRememberedBriefly) {
   EXPECT_EQ(fake_->calls.load(), 2);
 }
 
+// A file anyone can write may name any number of keyIDs: their failures are
+// forgotten once their TTL is over, even with no idle drop set.
+TEST_F(KeyCacheTest, FailuresAreForgottenAfterTheirTtl) {
+  KeyCache cache = Make(absl::ZeroDuration(), absl::Seconds(10));
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_FALSE(cache.Resolve({"p", "missing-" + std::to_string(i)}).ok());
+  }
+  EXPECT_OK(cache.Resolve({"p", "k"}).status());
+  EXPECT_EQ(cache.DropIdle(), 0);
+  EXPECT_THAT(cache.Status({"p", "missing-7"}), HasSubstr("missing: "));
+  now_ += absl::Seconds(10);
+  EXPECT_EQ(cache.DropIdle(), 300);
+  EXPECT_EQ(cache.Status({"p", "missing-7"}), "untried");
+  EXPECT_EQ(cache.Status({"p", "k"}), "available");  // keys stay
+}
+
 TEST_F(KeyCacheTest, IdleKeysAreDroppedAndFetchedAgain) {
   KeyCache cache = Make(absl::Seconds(60), absl::Seconds(10));
   ASSERT_OK(cache.Resolve({"p", "a"}).status());

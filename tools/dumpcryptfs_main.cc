@@ -11,8 +11,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -238,18 +238,17 @@ int Run(int argc, char** argv) {
   };
   serve.daemonized = [&] {
     if (!serve.foreground) LogToSyslog();
-    if (config.idle > 0 || kms != nullptr) {
-      dropper = std::thread([&] {
-        const absl::Duration tick =
-            config.idle > 0
-                ? std::min(absl::Seconds(1), absl::Seconds(config.idle) / 4)
-                : absl::Seconds(1);
-        while (!stop.WaitForNotificationWithTimeout(tick)) {
-          keys.DropIdle();
-          if (kms != nullptr) kms->CloseIdle();
-        }
-      });
-    }
+    // Idle keys, failures past their TTL, idle KMS connections.
+    dropper = std::thread([&] {
+      const absl::Duration tick =
+          config.idle > 0
+              ? std::min(absl::Seconds(1), absl::Seconds(config.idle) / 4)
+              : absl::Seconds(1);
+      while (!stop.WaitForNotificationWithTimeout(tick)) {
+        keys.DropIdle();
+        if (kms != nullptr) kms->CloseIdle();
+      }
+    });
   };
   const int rc = ServeFuse(tree->get(), &args, mountpoint, serve);
   stop.Notify();
