@@ -6,6 +6,14 @@
 namespace dumpcrypt {
 namespace {
 
+// ProviderSlot is a provider key slot whose wrapped key is 72 `fill` bytes.
+KeySlot ProviderSlot(const KeyRef& ref, uint8_t fill) {
+  KeySlot slot;
+  slot.ref = ref;
+  slot.wrapped_key.assign(kWrappedKeySize, fill);
+  return slot;
+}
+
 EnvelopeHeader SampleHeader() {
   EnvelopeHeader h;
   h.integrity = true;
@@ -14,12 +22,8 @@ EnvelopeHeader SampleHeader() {
   h.plaintext_length = 123456789;
   h.data_offset = 8192;
   for (size_t i = 0; i < 16; ++i) h.file_id[i] = static_cast<uint8_t>(i * 7);
-  h.slots.push_back({.kind = kSlotProviderKey,
-                     .ref = {"kms-a", "44"},
-                     .wrapped_key = std::vector<uint8_t>(72, 0xab)});
-  h.slots.push_back({.kind = kSlotProviderKey,
-                     .ref = {"", "vmware:key/fqid/x%2Fy"},
-                     .wrapped_key = std::vector<uint8_t>(72, 0xcd)});
+  h.slots.push_back(ProviderSlot({"kms-a", "44"}, 0xab));
+  h.slots.push_back(ProviderSlot({"", "vmware:key/fqid/x%2Fy"}, 0xcd));
   h.metadata.type = DumpType::kVm;
   h.metadata.world = "vmx";
   h.metadata.created_unix = 1764340000;
@@ -172,9 +176,7 @@ TEST(EnvelopeFormatTest, SlotsAreBoundedAtSixtyFour) {
   h.plaintext_length = 1;
   h.data_offset = 1 << 20;
   for (size_t i = 0; i < kMaxSlots; ++i) {
-    h.slots.push_back({.kind = kSlotProviderKey,
-                       .ref = {"kms", "k" + std::to_string(i)},
-                       .wrapped_key = std::vector<uint8_t>(72, 1)});
+    h.slots.push_back(ProviderSlot({"kms", "k" + std::to_string(i)}, 1));
   }
   ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> bytes, EncodeHeader(&h));
   std::vector<uint8_t> whole = bytes;

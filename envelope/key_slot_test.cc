@@ -103,9 +103,9 @@ TEST(KeySlotTest, MalformedKnownKindsAreDamage) {
   for (const auto& value : bad) {
     EXPECT_EQ(ParseSlot(value).status().code(), absl::StatusCode::kDataLoss);
   }
-  KeySlot provider{.kind = kSlotProviderKey,
-                   .ref = {"kms", "44"},
-                   .wrapped_key = std::vector<uint8_t>(71, 1)};
+  KeySlot provider;
+  provider.ref = {"kms", "44"};
+  provider.wrapped_key.assign(71, 1);
   EXPECT_EQ(EncodeSlot(provider).status().code(),
             absl::StatusCode::kInvalidArgument);
   provider.wrapped_key.push_back(1);
@@ -134,12 +134,12 @@ TEST(KeySlotTest, FormatDocumentVectors) {
   EXPECT_EQ(FingerprintText(alice.public_key().fingerprint()),
             "sha256:"
             "291c5293e030452a599851a7c7298f3f16c3ff1bdfafcb598927f2631f9fa641");
-  KeySlot slot{
-      .kind = kSlotX25519,
-      .recipient = alice.public_key().fingerprint(),
-      .encapsulated = testing::FromHex(
-          "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"),
-      .wrapped_key = std::vector<uint8_t>(72, 0)};
+  KeySlot slot;
+  slot.kind = kSlotX25519;
+  slot.recipient = alice.public_key().fingerprint();
+  slot.encapsulated = testing::FromHex(
+      "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  slot.wrapped_key.assign(kWrappedKeySize, 0);
   ASSERT_OK_AND_ASSIGN(SecretBytes x25519_kek, RecipientKek(slot, alice));
   EXPECT_EQ(testing::ToHex(x25519_kek.span()),
             "69a2cfad86a545660870bde10216e95906d776ad7d78a02c695f8f67362897fb");

@@ -66,7 +66,11 @@ struct VeFlags {
   std::optional<uint64_t> offset;  // else the magic is looked for at 0 and 4096
 
   void Add(CLI::App* cmd);
-  ProbeOptions Probe() const { return {offset}; }
+  ProbeOptions Probe() const {
+    ProbeOptions options;
+    options.offset = offset;
+    return options;
+  }
 };
 
 // ProbeFile opens `path` (which must be a regular file) and probes it.

@@ -21,7 +21,6 @@
 #include "envelope/envelope_opener.h"
 #include "envelope/envelope_writer.h"
 #include "envelope/rekey.h"
-#include "kms/held_secrets.h"
 #include "nlohmann/json.hpp"
 #include "tools/bundle_verify.h"
 #include "tools/cli_util.h"

@@ -33,7 +33,9 @@ void AddDescribeCommand(CLI::App& app, int* exit_code) {
     nlohmann::json all = nlohmann::json::array();
     bool first = true;
     for (const std::string& path : f->files) {
-      auto envelope = ProbeFile(path, {f->offset});
+      ProbeOptions where;
+      where.offset = f->offset;
+      auto envelope = ProbeFile(path, where);
       if (!envelope.ok()) {
         *exit_code = FailByCause("describe", Prefix(envelope.status(), path));
         continue;

@@ -429,7 +429,9 @@ TEST_F(CliTest, KilledAtAnyPointSealAndExtractLeaveNothingPartial) {
     finished += done;
     EXPECT_EQ(names.size(), done ? 4u : 3u) << i;  // core, ks, whole.dce
     for (const std::string& name : names) EXPECT_NE(name[0], '.') << i;
-    if (done && !seal) EXPECT_TRUE(ReadFileOrFail(out) == core_) << i;
+    if (done && !seal) {
+      EXPECT_TRUE(ReadFileOrFail(out) == core_) << i;
+    }
     if (done && seal) {
       EXPECT_EQ(Run({"verify", "--keystore", ks_, out}).exit_code, 0) << i;
     }
