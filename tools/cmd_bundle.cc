@@ -215,12 +215,16 @@ absl::Status AddMember(int fd, const std::string& member, KeyResolver& keys,
   return absl::OkStatus();
 }
 
-// SealText seals `text` to bytes with `maker`'s slots, through a file
-// beside `near` that is removed at once.
+// SealText seals `text` to bytes with `maker`'s slots, through a hidden
+// file beside `near` (".NAME.manifest.dce") that is removed at once.
 absl::StatusOr<std::vector<uint8_t>> SealText(const std::string& text,
                                               const SlotMaker& maker,
                                               const std::string& near) {
-  const std::string path = near + ".manifest.dce";
+  const std::filesystem::path beside(near);
+  const std::string path =
+      (beside.parent_path() /
+       ("." + beside.filename().string() + ".manifest.dce"))
+          .string();
   SealOptions options;
   options.overwrite = true;
   options.metadata.original_name = kManifest;
