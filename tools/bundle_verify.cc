@@ -110,11 +110,21 @@ int RunBundleVerify(const std::string& bundle, const std::string& password_file,
     return exit;
   }
   const nlohmann::json manifest = nlohmann::json::parse(text, nullptr, false);
+  if (!manifest.is_object() || !manifest.contains("members") ||
+      !manifest["members"].is_array()) {
+    problem(kManifest, absl::DataLossError("is not a bundle manifest"));
+    return exit;
+  }
   size_t checked = 0;
-  uint64_t sectors_damaged = 0;
   std::set<std::string> listed_in_manifest = {kManifest, kSealedManifest};
-  for (const auto& m : manifest.value("members", nlohmann::json::array())) {
-    const std::string path = m.value("path", "");
+  for (const auto& m : manifest["members"]) {
+    if (!m.is_object() || !m.contains("path") || !m["path"].is_string() ||
+        !m.contains("size") || !m["size"].is_number_unsigned() ||
+        !m.contains("sha256") || !m["sha256"].is_string()) {
+      problem(kManifest, absl::DataLossError("lists a malformed member"));
+      continue;
+    }
+    const std::string path = m["path"];
     listed_in_manifest.insert(path);
     auto it = members.find(path);
     if (it == members.end()) {
@@ -128,7 +138,7 @@ int RunBundleVerify(const std::string& bundle, const std::string& password_file,
                                         "size or sha256"));
       continue;
     }
-    if (m.value("type", "") == "dumpcrypt") {
+    if (m.contains("type") && m["type"] == "dumpcrypt") {
       absl::StatusOr<VerifyReport> report =
           [&]() -> absl::StatusOr<VerifyReport> {
         DC_ASSIGN_OR_RETURN(auto view, OpenMember(fd->get(), it->second, keys));
@@ -139,7 +149,6 @@ int RunBundleVerify(const std::string& bundle, const std::string& password_file,
         continue;
       }
       if (report->damaged > 0) {
-        sectors_damaged += report->damaged;
         problem(path, absl::DataLossError(report->summary));
         continue;
       }

@@ -132,6 +132,22 @@ TEST_F(BundleTest, TamperingWithAMemberOrTheManifestIsFound) {
   EXPECT_THAT(r.err, HasSubstr("the manifest was changed"));
 }
 
+// A manifest sealed by someone with the password but not a manifest: an
+// error that names it, not a crash.
+TEST_F(BundleTest, AManifestThatIsNoManifestIsDamage) {
+  const std::string manifest = dir_.File("MANIFEST.json");
+  std::ofstream(manifest) << "[1, 2]\n";
+  ToolResult r = Run({"seal", "--add-password-file", pw_, "--argon2-memory",
+                      "8", manifest, manifest + ".dce"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunTool({"tar", "-cf", tar_, "-C", dir_.path(), "MANIFEST.json",
+               "MANIFEST.json.dce"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"bundle", "--verify", tar_, "--password-file", pw_});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.err, HasSubstr("is not a bundle manifest"));
+}
+
 TEST_F(BundleTest, ARecipientBundleOpensWithTheIdentity) {
   ASSERT_EQ(Run({"keygen", dir_.File("support")}).exit_code, 0);
   ASSERT_EQ(Bundle({"--recipient", dir_.File("support.pub")}).exit_code, 0);
