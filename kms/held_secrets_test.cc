@@ -20,12 +20,6 @@ using testing::TempDir;
 
 const Argon2Cost kCheap{.time = 1, .memory_kib = 64, .lanes = 1};
 
-void WriteSecret(const std::string& path, absl::string_view text,
-                 mode_t mode = 0600) {
-  std::ofstream(path) << text;
-  ASSERT_EQ(::chmod(path.c_str(), mode), 0);
-}
-
 std::string Text(const SecretBytes& s) {
   return std::string(reinterpret_cast<const char*>(s.data()), s.size());
 }
@@ -49,14 +43,14 @@ KeySlot PasswordSlot(absl::string_view password, const PasswordKdf& kdf,
 TEST(PasswordFileTest, IsTheFirstLineWithoutItsEnd) {
   TempDir dir;
   for (absl::string_view text : {"s3cret", "s3cret\n", "s3cret\r\nnext\n"}) {
-    WriteSecret(dir.File("pw"), text);
+    testing::WriteSecretFile(dir.File("pw"), text);
     ASSERT_OK_AND_ASSIGN(SecretBytes pw, ReadPasswordFile(dir.File("pw")));
     EXPECT_EQ(Text(pw), "s3cret");
   }
-  WriteSecret(dir.File("pw"), "\nlater");
+  testing::WriteSecretFile(dir.File("pw"), "\nlater");
   EXPECT_EQ(ReadPasswordFile(dir.File("pw")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  WriteSecret(dir.File("pw"), "s3cret\n", 0644);
+  testing::WriteSecretFile(dir.File("pw"), "s3cret\n", 0644);
   EXPECT_THAT(ReadPasswordFile(dir.File("pw")).status().message(),
               HasSubstr("chmod 600"));
   ASSERT_EQ(::mkfifo(dir.File("fifo").c_str(), 0600), 0);
@@ -99,7 +93,7 @@ TEST(IdentitySourceTest, OpensSlotsForItsKeysOnly) {
   ASSERT_OK_AND_ASSIGN(PrivateKey theirs,
                        PrivateKey::Generate(KeyType::kX25519));
   ASSERT_OK_AND_ASSIGN(SecretBytes pem, mine.Pem());
-  WriteSecret(dir.File("id.pem"), Text(pem));
+  testing::WriteSecretFile(dir.File("id.pem"), Text(pem));
   ASSERT_OK_AND_ASSIGN(auto source,
                        IdentitySource::FromFiles({dir.File("id.pem")}));
   const SecretBytes dk = SecretBytes::CopyOf(testing::RandomBytes(64, 3));
@@ -116,10 +110,10 @@ TEST(IdentitySourceTest, OpensSlotsForItsKeysOnly) {
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(failed.status().message(), HasSubstr("not a recipient"));
 
-  WriteSecret(dir.File("open.pem"), Text(pem), 0640);
+  testing::WriteSecretFile(dir.File("open.pem"), Text(pem), 0640);
   EXPECT_EQ(IdentitySource::FromFiles({dir.File("open.pem")}).status().code(),
             absl::StatusCode::kPermissionDenied);
-  WriteSecret(dir.File("junk.pem"), "junk");
+  testing::WriteSecretFile(dir.File("junk.pem"), "junk");
   EXPECT_THAT(
       IdentitySource::FromFiles({dir.File("junk.pem")}).status().message(),
       HasSubstr("junk.pem"));

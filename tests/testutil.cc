@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,6 +89,13 @@ std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> out(n);
   for (auto& b : out) b = static_cast<uint8_t>(gen());
   return out;
+}
+
+void WriteSecretFile(const std::string& path, absl::string_view text,
+                     mode_t mode) {
+  WriteFileOrDie(path,
+                 {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  if (::chmod(path.c_str(), mode) != 0) std::abort();
 }
 
 void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data) {

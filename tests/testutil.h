@@ -2,6 +2,8 @@
 #ifndef DUMPCRYPT_TESTS_TESTUTIL_H_
 #define DUMPCRYPT_TESTS_TESTUTIL_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -58,6 +60,10 @@ SecretBytes SecretFromHex(absl::string_view hex);
 // RandomBytes returns `n` bytes from a generator seeded with `seed`.
 std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed);
 void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data);
+// WriteSecretFile writes `text` to `path` with `mode` (a password or key
+// file is refused unless only its owner can read it).
+void WriteSecretFile(const std::string& path, absl::string_view text,
+                     mode_t mode = 0600);
 // ReadFileOrFail returns the file's bytes; if it cannot be read it fails the
 // running test and returns nothing (no abort: a mount test must go on to
 // its unmount).

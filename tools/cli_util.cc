@@ -84,8 +84,7 @@ void KeySourceFlags::Add(CLI::App* cmd, bool required, bool password) {
 
 absl::StatusOr<std::unique_ptr<KeyResolver>> KeySourceFlags::MakeResolver()
     const {
-  if (keystore.empty() && kms.empty() && vmware_keystore.empty() &&
-      key_hex.empty() && password_file.empty() && identities.empty()) {
+  if (!given()) {
     return absl::FailedPreconditionError(
         "no key source: give --keystore PATH, --kms CONFIG, --vmware-keystore "
         "FILE, --key-hex HEX, --password-file FILE or --identity KEY.pem");

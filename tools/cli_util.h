@@ -50,6 +50,11 @@ struct KeySourceFlags {
   std::string password_file;
   std::vector<std::string> identities;
 
+  // given is true if any source is named.
+  bool given() const {
+    return !keystore.empty() || !kms.empty() || !vmware_keystore.empty() ||
+           !key_hex.empty() || !password_file.empty() || !identities.empty();
+  }
   // Add registers the flags on `cmd`; `required` makes one source
   // mandatory; !`password` leaves out --password-file (for a command whose
   // --password-file means another thing).

@@ -220,11 +220,8 @@ absl::Status AddMember(int fd, const std::string& member, KeyResolver& keys,
 absl::StatusOr<std::vector<uint8_t>> SealText(const std::string& text,
                                               const SlotMaker& maker,
                                               const std::string& near) {
-  const std::filesystem::path beside(near);
   const std::string path =
-      (beside.parent_path() /
-       ("." + beside.filename().string() + ".manifest.dce"))
-          .string();
+      absl::StrCat(DirName(near), "/.", BaseName(near), ".manifest.dce");
   SealOptions options;
   options.overwrite = true;
   options.metadata.original_name = kManifest;
@@ -262,9 +259,7 @@ int RunBundle(const BundleFlags& f) {
   absl::StatusOr<std::vector<Input>> inputs = CollectInputs(f.paths);
   if (!inputs.ok()) return Fail(cmd, inputs.status());
   std::unique_ptr<KeyResolver> keys = std::make_unique<NoKeySource>();
-  if (!f.keys.keystore.empty() || !f.keys.kms.empty() ||
-      !f.keys.vmware_keystore.empty() || !f.keys.key_hex.empty() ||
-      !f.keys.identities.empty()) {
+  if (f.keys.given()) {
     auto made = f.keys.MakeResolver();
     if (!made.ok()) return Fail(cmd, made.status(), true);
     keys = std::move(made).value();

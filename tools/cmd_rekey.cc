@@ -167,8 +167,7 @@ absl::Status Recrypt(const std::string& path, KeyResolver& keys,
   options.overwrite = true;
   options.metadata = header->metadata;
   const std::string temp =
-      absl::StrCat(path.substr(0, path.size() - BaseName(path).size()), ".",
-                   BaseName(path), ".recrypt");
+      absl::StrCat(DirName(path), "/.", BaseName(path), ".recrypt");
   DC_ASSIGN_OR_RETURN(
       auto writer,
       EnvelopeWriter::Create(

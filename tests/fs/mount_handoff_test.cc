@@ -36,10 +36,6 @@ class MountHandoffTest : public MountTestBase {
         });
     ASSERT_TRUE(rekeyed.ok()) << rekeyed.status();
   }
-  void WriteSecret(const std::string& path, absl::string_view text) {
-    WriteFileOrDie(path, std::vector<uint8_t>(text.begin(), text.end()));
-    ASSERT_EQ(chmod(path.c_str(), 0600), 0);
-  }
   void MountWith(const std::string& option) {
     auto mount =
         Mount::Start(src_, mnt_, {option, "audit_log=" + audit_}, log_);
@@ -57,8 +53,8 @@ class MountHandoffTest : public MountTestBase {
 
 TEST_F(MountHandoffTest, APasswordAloneOpensPasswordSlots) {
   const std::string pw = dir_.File("pw");
-  WriteSecret(pw, "incident 4711\n");
-  WriteSecret(dir_.File("wrong"), "incident 4712\n");
+  WriteSecretFile(pw, "incident 4711\n");
+  WriteSecretFile(dir_.File("wrong"), "incident 4712\n");
   absl::StatusOr<PasswordKdf> kdf = NewPasswordKdf({1, 64, 1});
   ASSERT_TRUE(kdf.ok());
   absl::StatusOr<SecretBytes> kek = PasswordKek(AsBytes("incident 4711"), *kdf);
@@ -96,9 +92,9 @@ TEST_F(MountHandoffTest, AnIdentityAloneOpensItsRecipientSlots) {
   });
   absl::StatusOr<SecretBytes> pem = mine->Pem();
   ASSERT_TRUE(pem.ok());
-  WriteSecret(dir_.File("id.pem"),
-              absl::string_view(reinterpret_cast<const char*>(pem->data()),
-                                pem->size()));
+  WriteSecretFile(dir_.File("id.pem"),
+                  absl::string_view(reinterpret_cast<const char*>(pem->data()),
+                                    pem->size()));
   MountWith("identity=" + dir_.File("id.pem"));
   EXPECT_TRUE(ReadFileOrFail(mnt_ + "/mine") == data_);
   EXPECT_EQ(OpenErrno("theirs"), ENOKEY);

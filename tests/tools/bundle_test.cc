@@ -41,11 +41,7 @@ class BundleTest : public ::testing::Test {
                   .exit_code,
               0);
     std::ofstream(src_ + "/vmkernel.log") << "a log line\n";
-    WriteSecret(pw_, "incident 4711\n");
-  }
-  void WriteSecret(const std::string& path, const std::string& text) {
-    WriteFileOrDie(path, std::vector<uint8_t>(text.begin(), text.end()));
-    ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+    WriteSecretFile(pw_, "incident 4711\n");
   }
   ToolResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), ToolPath("dumpcrypt"));
@@ -103,7 +99,7 @@ TEST_F(BundleTest, OnlyThePasswordOpensItAndTarUnpacksIt) {
                           {"vm/core.vmx.2.dce", "vm-key"},
                           {"vmkernel.log", "-"}}));
 
-  WriteSecret(dir_.File("wrong"), "incident 4712\n");
+  WriteSecretFile(dir_.File("wrong"), "incident 4712\n");
   r = Run({"bundle", "--verify", tar_, "--password-file", dir_.File("wrong")});
   EXPECT_EQ(r.exit_code, 3);
 }

@@ -41,18 +41,14 @@ class HandoffTest : public ::testing::Test {
                    dir_.File("core"), sealed_})
                   .exit_code,
               0);
-    WriteSecret(pw_, "correct horse\n");
-    WriteSecret(dir_.File("wrong-pw"), "wrong horse\n");
+    WriteSecretFile(pw_, "correct horse\n");
+    WriteSecretFile(dir_.File("wrong-pw"), "wrong horse\n");
     ASSERT_EQ(Run({"keygen", dir_.File("support")}).exit_code, 0);
     ASSERT_EQ(
         Run({"keygen", "--type", "rsa", "--bits", "2048", dir_.File("rsa")})
             .exit_code,
         0);
     ASSERT_EQ(Run({"keygen", dir_.File("stranger")}).exit_code, 0);
-  }
-  void WriteSecret(const std::string& path, const std::string& text) {
-    WriteFileOrDie(path, std::vector<uint8_t>(text.begin(), text.end()));
-    ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   }
   ToolResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), ToolPath("dumpcrypt"));
