@@ -41,16 +41,21 @@ class RandomAccessView {
                                         absl::Span<uint8_t> out) const = 0;
 };
 
-// PlainFileView is a file shown as it is (its size read at each call).
+// PlainFileView is a file shown as it is (its size read at each call), or
+// `length` bytes of it from `base` (a member of a tar).
 class PlainFileView final : public RandomAccessView {
  public:
-  explicit PlainFileView(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit PlainFileView(UniqueFd fd, uint64_t base = 0,
+                         std::optional<uint64_t> length = std::nullopt)
+      : fd_(std::move(fd)), base_(base), length_(length) {}
   uint64_t size() const override;
   absl::StatusOr<size_t> ReadAt(uint64_t offset,
                                 absl::Span<uint8_t> out) const override;
 
  private:
   const UniqueFd fd_;
+  const uint64_t base_;
+  const std::optional<uint64_t> length_;
 };
 
 // A sink takes a view's bytes in order; an error stops the stream.

@@ -2,6 +2,8 @@
 // default EnvelopeView::Stream.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "base/file_io.h"
 #include "base/status_macros.h"
 #include "envelope/envelope.h"
@@ -53,6 +55,7 @@ absl::Status NotAnEnvelopeError() {
 }
 
 uint64_t PlainFileView::size() const {
+  if (length_.has_value()) return *length_;
   struct stat st;
   if (::fstat(fd_.get(), &st) != 0) return 0;
   return static_cast<uint64_t>(st.st_size);
@@ -60,7 +63,11 @@ uint64_t PlainFileView::size() const {
 
 absl::StatusOr<size_t> PlainFileView::ReadAt(uint64_t offset,
                                              absl::Span<uint8_t> out) const {
-  return PreadFull(fd_.get(), out, offset);
+  if (length_.has_value()) {
+    if (offset >= *length_) return 0;
+    out = out.subspan(0, std::min<uint64_t>(out.size(), *length_ - offset));
+  }
+  return PreadFull(fd_.get(), out, base_ + offset);
 }
 
 absl::Status EnvelopeView::Stream(const ByteSink& sink,

@@ -141,6 +141,7 @@ class VmwareFormat final : public EnvelopeFormat {
 
   absl::StatusOr<std::unique_ptr<const Envelope>> Probe(
       int fd, const ProbeOptions& options) const override {
+    if (options.length.has_value()) return nullptr;  // not read inside a tar
     absl::StatusOr<VeHeader> header = ReadVeHeader(fd, options.offset);
     if (absl::IsFailedPrecondition(header.status())) return nullptr;
     if (!header.ok()) return header.status();

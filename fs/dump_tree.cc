@@ -30,7 +30,7 @@ absl::StatusOr<std::unique_ptr<DumpTree>> DumpTree::Create(TreeOptions options,
   struct stat st;
   if (::fstat(fd, &st) != 0)
     return ErrnoStatus(errno, "stat " + options.source);
-  std::unique_ptr<DumpTree> tree(new DumpTree(std::move(options), keys, audit));
+  std::unique_ptr<DumpTree> tree(new DumpTree(options, keys, audit));
   auto root = std::make_shared<Inode>();
   root->ino = kRootIno;
   root->src_dev = st.st_dev;
@@ -61,76 +61,24 @@ size_t DumpTree::InodeCount() const {
   return inodes_.size();
 }
 
-bool DumpTree::IsEnvelopeAt(int dir_fd, const std::string& name) const {
-  struct stat st;
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !S_ISREG(st.st_mode)) {
-    return false;
-  }
-  int fd = ::openat(dir_fd, name.c_str(),
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return false;
-  UniqueFd owned(fd);
-  return HasAnyMagic(fd);
-}
-
-std::vector<std::string> DumpTree::Suffixes() const {
-  std::vector<std::string> out;
-  for (const EnvelopeFormat* format : EnvelopeFormats()) {
-    std::string suffix = format == EnvelopeFormats().front()
-                             ? options_.suffix
-                             : std::string(format->suffix());
-    if (!suffix.empty() &&
-        std::find(out.begin(), out.end(), suffix) == out.end()) {
-      out.push_back(std::move(suffix));
-    }
-  }
-  return out;
-}
-
-// ShownName is the name the mount shows for the source entry `name`: an
-// envelope loses its suffix unless the stripped name exists in the source
-// or belongs to an envelope with a suffix that comes first.
-std::string DumpTree::ShownName(int dir_fd, const std::string& name) const {
-  const std::vector<std::string> suffixes = Suffixes();
-  auto exists = [&](const std::string& n) {
+FolderNames DumpTree::NamesIn(int dir_fd) const {
+  auto exists = [dir_fd](const std::string& name) {
     struct stat st;
-    return ::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   };
-  for (size_t i = 0; i < suffixes.size(); ++i) {
-    const std::string& suffix = suffixes[i];
-    if (name.size() <= suffix.size() || !absl::EndsWith(name, suffix)) continue;
-    const std::string stripped = name.substr(0, name.size() - suffix.size());
-    if (exists(stripped) || !IsEnvelopeAt(dir_fd, name)) return name;
-    for (size_t j = 0; j < i; ++j) {
-      if (IsEnvelopeAt(dir_fd, stripped + suffixes[j])) return name;
+  auto is_envelope = [dir_fd](const std::string& name) {
+    struct stat st;
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      return false;
     }
-    return stripped;
-  }
-  return name;
-}
-
-// SourceName maps a name shown in the mount back to its source entry.
-absl::StatusOr<std::string> DumpTree::SourceName(
-    const Inode& dir, const std::string& name) const {
-  if (name.empty() || name == "." || name == ".." ||
-      name.find('/') != std::string::npos) {
-    return absl::NotFoundError(name);
-  }
-  struct stat st;
-  for (const std::string& suffix : Suffixes()) {
-    const std::string candidate = name + suffix;
-    if (::fstatat(dir.fd.get(), candidate.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
-            0 &&
-        ShownName(dir.fd.get(), candidate) == name) {
-      return candidate;
-    }
-  }
-  if (::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-      ShownName(dir.fd.get(), name) == name) {
-    return name;
-  }
-  return absl::NotFoundError(name);
+    int fd = ::openat(dir_fd, name.c_str(),
+                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return false;
+    UniqueFd owned(fd);
+    return HasAnyMagic(fd);
+  };
+  return FolderNames{suffixes_, exists, is_envelope};
 }
 
 bool DumpTree::Inode::Seen(const struct stat& st) const {
@@ -143,18 +91,9 @@ void DumpTree::Inode::See(const struct stat& st) {
   seen_size = st.st_size;
 }
 
-absl::Status DumpTree::Classify(int path_fd, Inode& inode) const {
-  inode.kind = Kind::kFile;
+absl::Status DumpTree::Classify(int path_fd, Node& node) {
   DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(path_fd));
-  absl::StatusOr<Probed> probed = ProbeEnvelope(reader.get());
-  if (!probed.ok() || probed->is_damaged()) {
-    inode.kind = Kind::kBrokenEnvelope;
-    inode.broken =
-        std::string((probed.ok() ? probed->damage : probed.status()).message());
-  } else if (probed->is_envelope()) {
-    inode.kind = Kind::kEnvelope;
-    inode.envelope = std::move(probed->envelope);
-  }
+  node.Classify(reader.get());
   return absl::OkStatus();
 }
 
@@ -192,7 +131,7 @@ absl::Status DumpTree::CheckCurrent(Inode& inode) const {
     if (inode.Seen(st)) return absl::OkStatus();
   }
   if (inode.kind == Kind::kFile) {
-    Inode now;
+    Node now;
     DC_RETURN_IF_ERROR(Classify(inode.fd.get(), now));
     if (now.kind == Kind::kFile) {
       absl::MutexLock lock(&inode.mu);
@@ -208,7 +147,8 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
   std::shared_ptr<Inode> parent = Get(parent_ino);
   if (parent == nullptr || parent->kind != Kind::kDir)
     return absl::NotFoundError(name);
-  DC_ASSIGN_OR_RETURN(std::string source_name, SourceName(*parent, name));
+  DC_ASSIGN_OR_RETURN(std::string source_name,
+                      NamesIn(parent->fd.get()).Source(name));
   int fd = ::openat(parent->fd.get(), source_name.c_str(),
                     O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, name);
@@ -284,17 +224,7 @@ struct stat DumpTree::Attr(const Inode& inode) const {
   }
   st.st_ino = inode.ino;
   if (!S_ISLNK(st.st_mode)) st.st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
-  if (inode.kind == Kind::kEnvelope) {
-    // Some formats know the exact size only once open; until then the most
-    // it can be.
-    absl::MutexLock lock(&inode.mu);
-    st.st_size = static_cast<off_t>(
-        inode.exact_size.value_or(inode.envelope->shown_size()));
-    st.st_blocks = (st.st_size + 511) / 512;
-  } else if (inode.kind == Kind::kBrokenEnvelope) {
-    st.st_size = 0;
-    st.st_blocks = 0;
-  }
+  server_.ShowSize(inode, st);
   return st;
 }
 
@@ -322,7 +252,7 @@ absl::StatusOr<std::string> DumpTree::ReadLink(uint64_t ino) {
       ::openat(root->fd.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return link;
   UniqueFd owned(dir_fd);
-  return ShownName(dir_fd, link);
+  return NamesIn(dir_fd).Shown(link);
 }
 
 absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
@@ -345,9 +275,9 @@ absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
                    e->d_ino ? e->d_ino : 1};
   }
   std::vector<DirEntry> out = {{".", S_IFDIR, 1}, {"..", S_IFDIR, 1}};
+  const FolderNames shown = NamesIn(::dirfd(dir));
   for (const auto& [name, type_ino] : names) {
-    out.push_back(
-        {ShownName(::dirfd(dir), name), type_ino.first, type_ino.second});
+    out.push_back({shown.Shown(name), type_ino.first, type_ino.second});
   }
   ::closedir(dir);
   return out;
@@ -363,23 +293,30 @@ absl::StatusOr<struct statvfs> DumpTree::StatFs() {
   return st;
 }
 
-void DumpTree::Audit(absl::string_view event, const Inode& inode,
-                     const Caller* caller, const absl::Status& status) const {
-  if (audit_ == nullptr) return;
-  AuditEvent e;
-  e.event = std::string(event);
-  e.path = inode.path;
-  if (inode.envelope != nullptr) {
-    const std::vector<KeyRef> refs = inode.envelope->key_refs();
-    if (refs.empty()) {
-      e.slot = inode.envelope->key_label();
-    } else {
-      e.key = refs.front();
-    }
+absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
+                                                         const Caller& caller) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  DC_RETURN_IF_ERROR(CheckCurrent(*inode));
+  if (inode->kind != Kind::kFile && inode->kind != Kind::kEnvelope) {
+    return server_.Open(inode, UniqueFd(), caller);
   }
-  if (caller != nullptr) e.caller = *caller;
-  e.cause = std::string(status.message());
-  audit_->Record(e);
+  absl::StatusOr<UniqueFd> fd = ReopenReadOnly(inode->fd.get());
+  if (!fd.ok()) return Prefix(fd.status(), inode->path);
+  return server_.Open(inode, *std::move(fd), caller);
+}
+
+absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
+                                               const std::string& name) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  return server_.GetXattr(*inode, name);
+}
+
+absl::StatusOr<std::vector<std::string>> DumpTree::ListXattr(uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  if (inode == nullptr) return absl::NotFoundError("stale inode");
+  return server_.ListXattr(*inode);
 }
 
 }  // namespace dumpcrypt

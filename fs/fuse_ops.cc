@@ -24,7 +24,7 @@ namespace dumpcrypt {
 namespace {
 
 struct Session {
-  DumpTree* tree;
+  Tree* tree;
   ServeOptions options;
   fuse_session* se = nullptr;
   // Open files, deleted at the end if the kernel never released them, so
@@ -98,7 +98,7 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target->c_str());
 }
 
-using DirSnapshot = std::vector<DumpTree::DirEntry>;
+using DirSnapshot = std::vector<Tree::DirEntry>;
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto entries = Of(req).tree->ReadDir(ino);
@@ -283,8 +283,8 @@ void PollDevice(Session& s) {
 
 }  // namespace
 
-int ServeFuse(DumpTree* tree, struct fuse_args* args,
-              const std::string& mountpoint, const ServeOptions& options) {
+int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
+              const ServeOptions& options) {
   Session session{tree, options, nullptr, {}, {}, nullptr};
   const fuse_lowlevel_ops ops = MakeOps();
   fuse_session* se = fuse_session_new(args, &ops, sizeof(ops), &session);

@@ -1,5 +1,5 @@
 // The libfuse low-level adapter of dumpcryptfs: each op decodes its
-// arguments, calls DumpTree or OpenFile, maps the Status with
+// arguments, calls the Tree or OpenFile, maps the Status with
 // ErrnoFromStatus and replies. Nothing else here knows the file system.
 #ifndef DUMPCRYPT_FS_FUSE_OPS_H_
 #define DUMPCRYPT_FS_FUSE_OPS_H_
@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "fs/dump_tree.h"
+#include "fs/tree.h"
 
 namespace dumpcrypt {
 
@@ -39,8 +39,8 @@ struct ServeOptions {
 // `args`, serves it with a multi-threaded loop until it is unmounted or
 // SIGINT, SIGTERM or SIGHUP arrives, then unmounts. Returns 0 after a clean
 // end, 1 if the session could not be created or mounted.
-int ServeFuse(DumpTree* tree, struct fuse_args* args,
-              const std::string& mountpoint, const ServeOptions& options);
+int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
+              const ServeOptions& options);
 
 }  // namespace dumpcrypt
 

@@ -1,4 +1,4 @@
-// OpenFile: one open of a file of the mount (see DumpTree::Open): its inode
+// OpenFile: one open of a file of the mount (see NodeServer::Open): its node
 // and the view it is read through.
 #ifndef DUMPCRYPT_FS_OPEN_FILE_H_
 #define DUMPCRYPT_FS_OPEN_FILE_H_
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "envelope/envelope.h"
-#include "fs/dump_tree.h"
+#include "fs/node.h"
 
 namespace dumpcrypt {
 
@@ -21,7 +21,7 @@ class OpenFile {
   // envelope it decrypts only the sectors the range touches; a failed
   // integrity check is DATA_LOSS, logged and audited with file and sector,
   // and no byte of the range is to be used. Thread-safe; reads run in
-  // parallel. The DumpTree must outlive the OpenFile.
+  // parallel. The NodeServer must outlive the OpenFile.
   absl::StatusOr<size_t> Read(uint64_t offset, absl::Span<uint8_t> out) const;
 
   const std::string& path() const;
@@ -32,16 +32,16 @@ class OpenFile {
   bool size_changed() const { return size_changed_; }
 
  private:
-  friend class DumpTree;
-  OpenFile(const DumpTree* tree, std::shared_ptr<DumpTree::Inode> inode,
+  friend class NodeServer;
+  OpenFile(const NodeServer* server, std::shared_ptr<Node> node,
            std::unique_ptr<RandomAccessView> view, bool size_changed)
-      : tree_(tree),
-        inode_(std::move(inode)),
+      : server_(server),
+        node_(std::move(node)),
         view_(std::move(view)),
         size_changed_(size_changed) {}
 
-  const DumpTree* const tree_;
-  const std::shared_ptr<DumpTree::Inode> inode_;
+  const NodeServer* const server_;
+  const std::shared_ptr<Node> node_;
   const std::unique_ptr<RandomAccessView> view_;
   const bool size_changed_;
 };
