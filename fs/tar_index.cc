@@ -53,7 +53,8 @@ absl::StatusOr<std::vector<TarMember>> ListTar(int fd) {
       members.push_back(
           {archive_entry_pathname(entry),
            static_cast<uint64_t>(archive_filter_bytes(a.get(), 0)),
-           static_cast<uint64_t>(archive_entry_size(entry))});
+           static_cast<uint64_t>(archive_entry_size(entry)),
+           static_cast<int64_t>(archive_entry_mtime(entry))});
     }
     if (archive_read_data_skip(a.get()) != ARCHIVE_OK) {
       return absl::DataLossError(

@@ -16,6 +16,7 @@ struct TarMember {
   std::string path;     // as stored, e.g. "dumps/core.1.dce"
   uint64_t offset = 0;  // of its first byte in the tar file
   uint64_t size = 0;
+  int64_t mtime = 0;  // seconds since the epoch
 };
 
 // ListTar returns the regular files of the tar open as `fd`, in order

@@ -24,6 +24,17 @@ std::string ToolPath(const std::string& name) {
   return std::string(dir ? dir : ".") + "/" + name;
 }
 
+std::string GdbFrames(const std::string& program, const std::string& core) {
+  const ToolResult bt =
+      RunTool({"gdb", "-batch", "-nx", "-ex", "bt", program, core});
+  std::string frames;
+  std::istringstream lines(bt.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("#", 0) == 0) frames += line + "\n";
+  }
+  return frames;
+}
+
 ToolResult RunTool(const std::vector<std::string>& argv,
                    const std::string& input) {
   char out_path[] = "/tmp/dumpcrypt-out-XXXXXX";

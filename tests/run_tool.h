@@ -18,6 +18,10 @@ struct ToolResult {
 ToolResult RunTool(const std::vector<std::string>& argv,
                    const std::string& input = "");
 
+// GdbFrames runs `gdb -batch -ex bt PROGRAM CORE` and returns the frame
+// lines of its backtrace ("#0 ..."), one per line.
+std::string GdbFrames(const std::string& program, const std::string& core);
+
 // ToolPath returns the path of a built tool: $DUMPCRYPT_BIN_DIR/name.
 std::string ToolPath(const std::string& name);
 

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "fs/audit_log.h"
+#include "fs/bundle_tree.h"
 #include "fs/dump_tree.h"
 #include "fs/fuse_ops.h"
 #include "fs/log.h"
@@ -113,23 +114,17 @@ int Run(int argc, char** argv) {
   RaiseFileLimit();
   char* real_source = ::realpath(config.source, nullptr);
   if (real_source == nullptr) {
-    LogLine(absl::StrCat("source folder ", config.source, ": ",
-                         std::strerror(errno)));
+    LogLine(absl::StrCat("source ", config.source, ": ", std::strerror(errno)));
     return 1;
   }
   const std::string source = real_source;
   free(real_source);
-  if (std::filesystem::is_regular_file(source)) {
-    std::fprintf(stderr,
-                 "dumpcryptfs: %s is a file; SOURCE is a folder (a support "
-                 "bundle is mounted after tar xf, for now)\n",
-                 source.c_str());
-    return 2;
-  }
+  const bool bundle = std::filesystem::is_regular_file(source);
   const std::string mountpoint = cmdline.mountpoint;
   // Below the source, the mount would list itself, and a walk into it would
   // take every serving thread into the daemon's own mount and hang.
-  if (char* real_mountpoint = ::realpath(cmdline.mountpoint, nullptr)) {
+  if (char* real_mountpoint =
+          bundle ? nullptr : ::realpath(cmdline.mountpoint, nullptr)) {
     const bool inside = absl::StartsWith(real_mountpoint,
                                          source == "/" ? source : source + "/");
     free(real_mountpoint);
@@ -211,7 +206,12 @@ int Run(int argc, char** argv) {
   if (config.suffix != nullptr) tree_options.suffix = config.suffix;
   tree_options.ve_contexts = ve_contexts;
   tree_options.ve_allow_unverified = config.ve_unverified != nullptr;
-  auto tree = DumpTree::Create(tree_options, &keys, audit.get());
+  absl::StatusOr<std::unique_ptr<Tree>> tree;
+  if (bundle) {
+    tree = BundleTree::Create(tree_options, &keys, audit.get());
+  } else {
+    tree = DumpTree::Create(tree_options, &keys, audit.get());
+  }
   if (!tree.ok()) {
     LogLine(tree.status().message());
     return 1;

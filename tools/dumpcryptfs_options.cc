@@ -17,8 +17,13 @@ const char kDumpcryptfsUsage[] =
     "usage: dumpcryptfs [-f] [-o OPTIONS] SOURCE MOUNTPOINT\n"
     "\n"
     "Shows the folder SOURCE read-only at MOUNTPOINT, each dumpcrypt envelope\n"
-    "decrypted under its name without the suffix. Listing and stat never need "
-    "a\n"
+    "decrypted under its name without the suffix. SOURCE may also be a "
+    "support\n"
+    "bundle (an uncompressed tar from dumpcrypt bundle): its members are "
+    "shown\n"
+    "as they are stored, read in place, never extracted. Listing and stat "
+    "never "
+    "need a\n"
     "key; a file's key is fetched by its keyID when the file is first opened, "
     "and\n"
     "reads decrypt only the sectors they touch. Nothing decrypted is written "
@@ -33,7 +38,8 @@ const char kDumpcryptfsUsage[] =
     ".ve files\n"
     "    -o password_file=FILE  password (first line of FILE, mode 0600) of "
     "password\n"
-    "                           slots, as support bundles have\n"
+    "                           slots, as support bundles have (alias:\n"
+    "                           bundle_password_file=FILE)\n"
     "    -o identity=KEY.pem    private key (mode 0600) of recipient slots\n"
     "    -o ve_context=S        GCM context string to try first for .ve files "
     "(repeatable)\n"
@@ -97,6 +103,7 @@ const fuse_opt kOptions[] = {
     {"kms=%s", offsetof(MountConfig, kms), 0},
     {"vmware_keystore=%s", offsetof(MountConfig, vmware_keystore), 0},
     {"password_file=%s", offsetof(MountConfig, password_file), 0},
+    {"bundle_password_file=%s", offsetof(MountConfig, password_file), 0},
     {"identity=%s", offsetof(MountConfig, identity), 0},
     {"ve_unverified=%s", offsetof(MountConfig, ve_unverified), 0},
     FUSE_OPT_KEY("ve_context=", kKeyVeContext),

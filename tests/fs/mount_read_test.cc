@@ -199,26 +199,12 @@ TEST_F(MountReadTest, OffsetsPastFourGiB) {
 
 TEST_F(MountReadTest, GdbBacktraceThroughTheMount) {
   const std::string work = dir_.File("work");
-  ToolResult r = RunTool(
-      {std::string(DUMPCRYPT_SOURCE_DIR) + "/scripts/make-sample-core", work});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunTool({ToolPath("dumpcrypt"), "seal", "--keystore", keystore_,
-               "--key-id", "k1", work + "/core.crashme",
-               src_ + "/core.crashme.dce"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  SealSampleCore(work);
   StartMount();
-  auto backtrace = [&](const std::string& core) {
-    ToolResult bt =
-        RunTool({"gdb", "-batch", "-nx", "-ex", "bt", work + "/crashme", core});
-    std::string frames;
-    std::istringstream lines(bt.out);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("#", 0) == 0) frames += line + "\n";
-    }
-    return frames;
-  };
-  const std::string plain = backtrace(work + "/core.crashme");
-  const std::string mounted = backtrace(mnt_ + "/core.crashme");
+  const std::string plain =
+      GdbFrames(work + "/crashme", work + "/core.crashme");
+  const std::string mounted =
+      GdbFrames(work + "/crashme", mnt_ + "/core.crashme");
   EXPECT_THAT(plain, HasSubstr("checksum_block"));
   EXPECT_THAT(plain, HasSubstr("parse_request"));
   EXPECT_THAT(plain, HasSubstr("main"));

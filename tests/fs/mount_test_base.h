@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "kms/local_keystore.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/run_tool.h"
 #include "tests/testutil.h"
 
 namespace dumpcrypt::testing {
@@ -50,6 +51,19 @@ class MountTestBase : public ::testing::Test {
   void Seal(const std::string& name, absl::Span<const uint8_t> data,
             SealOptions options = {}, const KeyRef& ref = {"local", "k1"}) {
     ASSERT_TRUE(SealBuffer(src_ + "/" + name, data, options, kek_, ref).ok());
+  }
+
+  // SealSampleCore writes scripts/make-sample-core's program and core to
+  // `work` and seals the core into src_ as core.crashme.dce under k1.
+  void SealSampleCore(const std::string& work) {
+    ToolResult r = RunTool(
+        {std::string(DUMPCRYPT_SOURCE_DIR) + "/scripts/make-sample-core",
+         work});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = RunTool({ToolPath("dumpcrypt"), "seal", "--keystore", keystore_,
+                 "--key-id", "k1", work + "/core.crashme",
+                 src_ + "/core.crashme.dce"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   std::string Log() const {
