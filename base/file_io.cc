@@ -248,6 +248,15 @@ AtomicFile::~AtomicFile() {
   }
 }
 
+void AtomicFile::WroteUpTo(uint64_t end) {
+  constexpr uint64_t kWindow = uint64_t{32} << 20;
+  if (end < written_back_ + kWindow) return;
+  ::sync_file_range(fd_.get(), static_cast<off64_t>(written_back_),
+                    static_cast<off64_t>(end - written_back_),
+                    SYNC_FILE_RANGE_WRITE);
+  written_back_ = end;
+}
+
 absl::Status AtomicFile::Commit() {
   if (committed_) return absl::FailedPreconditionError("already committed");
   if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + path_);

@@ -101,6 +101,12 @@ class AtomicFile {
   const std::string& temp_path() const { return temp_path_; }
   const std::string& path() const { return path_; }
 
+  // WroteUpTo tells the file that its first `end` bytes are written. Once
+  // 32 MiB more have gathered it starts their write-back (best effort), so
+  // that a file written in one pass reaches the disk while it is written and
+  // Commit's fsync has little left to wait for.
+  void WroteUpTo(uint64_t end);
+
   // Commit syncs the data, gives the file its name (failing with
   // ALREADY_EXISTS if a file appeared there meanwhile and !overwrite), and
   // syncs the folder. With overwrite, an unnamed file is linked under a
@@ -121,6 +127,7 @@ class AtomicFile {
   UniqueFd fd_;
   bool overwrite_;
   bool committed_ = false;
+  uint64_t written_back_ = 0;  // write-back started up to here
 };
 
 }  // namespace dumpcrypt

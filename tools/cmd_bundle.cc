@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -43,13 +44,13 @@ struct ArchiveFree {
   void operator()(archive* a) const { archive_write_free(a); }
 };
 
-// TarWriter appends members to a pax tar, hashing what it stores.
+// TarWriter appends members to a pax tar in `file`, hashing what it stores.
 class TarWriter {
  public:
-  explicit TarWriter(int fd) : a_(archive_write_new()) {
+  explicit TarWriter(AtomicFile& file) : file_(file), a_(archive_write_new()) {
     archive_write_set_format_pax_restricted(a_.get());
     archive_write_set_bytes_in_last_block(a_.get(), 1);
-    ok_ = archive_write_open_fd(a_.get(), fd) == ARCHIVE_OK;
+    ok_ = archive_write_open_fd(a_.get(), file.fd()) == ARCHIVE_OK;
   }
   absl::Status Begin(const std::string& path, uint64_t size) {
     if (!ok_) return Error("tar");
@@ -66,11 +67,14 @@ class TarWriter {
     return absl::OkStatus();
   }
   absl::Status Write(absl::Span<const uint8_t> bytes) {
-    hash_->Update(bytes);
-    if (archive_write_data(a_.get(), bytes.data(), bytes.size()) !=
-        static_cast<la_ssize_t>(bytes.size())) {
-      return Error("write");
-    }
+    // The hash runs on the other core while the bytes are written.
+    std::future<void> hashed =
+        std::async(std::launch::async, [&] { hash_->Update(bytes); });
+    const la_ssize_t wrote =
+        archive_write_data(a_.get(), bytes.data(), bytes.size());
+    hashed.wait();
+    if (wrote != static_cast<la_ssize_t>(bytes.size())) return Error("write");
+    file_.WroteUpTo(static_cast<uint64_t>(::lseek(file_.fd(), 0, SEEK_CUR)));
     return absl::OkStatus();
   }
   Sha256Digest End() { return hash_->Finish(); }
@@ -84,6 +88,7 @@ class TarWriter {
     return absl::InternalError(
         absl::StrCat(what, ": ", archive_error_string(a_.get())));
   }
+  AtomicFile& file_;
   std::unique_ptr<archive, ArchiveFree> a_;
   std::optional<Sha256Stream> hash_;
   bool ok_ = false;
@@ -273,7 +278,7 @@ int RunBundle(const BundleFlags& f) {
     std::error_code ec;
     total += std::filesystem::file_size(in.path, ec);
   }
-  TarWriter tar(out->fd());
+  TarWriter tar(*out);
   Progress progress("bundling", total);
   nlohmann::json members = nlohmann::json::array();
   int dumps = 0;
