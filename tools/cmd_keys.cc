@@ -39,6 +39,14 @@ std::string Availability(const absl::Status& status) {
   }
 }
 
+// NamedLikeAnEnvelope: `path` ends with a format's suffix (".dce", ".ve").
+bool NamedLikeAnEnvelope(const std::string& path) {
+  for (const EnvelopeFormat* format : EnvelopeFormats()) {
+    if (absl::EndsWith(path, format->suffix())) return true;
+  }
+  return false;
+}
+
 struct Flags {
   KeySourceFlags keys;
   bool json = false;
@@ -77,6 +85,10 @@ int RunKeys(const Flags& f) {
                        {}});
     } else if (named || !absl::IsInvalidArgument(envelope.status())) {
       not_read(path, envelope.status());
+    } else if (NamedLikeAnEnvelope(path)) {
+      not_read(path, absl::DataLossError(
+                         "named like an envelope, but no format recognises "
+                         "it: a damaged dump?"));
     }
   };
   ForEachFile(f.paths, probe, not_read);

@@ -55,6 +55,29 @@ class MountVmwareTest : public MountTestBase {
   }
 };
 
+// A .ve whose version is unknown looks like any damaged envelope: size 0,
+// EIO, and user.dumpcrypt.error says why (not its raw bytes).
+TEST_F(MountVmwareTest, UnknownVersionIsADamagedEnvelope) {
+  Generate("good", 20000, 0);
+  Generate("future", 20000, 0);
+  std::vector<uint8_t> bytes = ReadFileOrFail(src_ + "/future.ve");
+  bytes[0x1FC] = 3;  // the version
+  WriteFileOrDie(src_ + "/future.ve", bytes);
+  StartMount();
+  struct stat st;
+  ASSERT_EQ(stat((mnt_ + "/future").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+  const int fd = open((mnt_ + "/future").c_str(), O_RDONLY);
+  EXPECT_EQ(fd, -1);
+  EXPECT_EQ(errno, EIO);
+  if (fd >= 0) close(fd);
+  EXPECT_THAT(Xattr(mnt_ + "/future", "user.dumpcrypt.error"),
+              HasSubstr("version 3"));
+  EXPECT_EQ(access((mnt_ + "/future.ve").c_str(), F_OK), -1);
+  ASSERT_EQ(stat((mnt_ + "/good").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0);
+}
+
 TEST_F(MountVmwareTest, RealEsxiFileThroughTheMount) {
   DC_SKIP_WITHOUT_REAL_ESXI_FILES(kShared);
   ASSERT_EQ(RunTool({"cp", kShared + "/local.tgz.ve", src_ + "/"}).exit_code,

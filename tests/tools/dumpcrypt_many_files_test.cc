@@ -94,6 +94,28 @@ TEST_F(ManyFilesTest, AFolderThatCannotBeListedIsNamedAndTheWalkGoesOn) {
   EXPECT_EQ(j["not_read"][0]["cause"], "Permission denied");
 }
 
+// A dump whose magic is damaged is no envelope to any format: `keys` names
+// it (by its suffix) instead of passing over it; a plain file is not named.
+TEST_F(ManyFilesTest, KeysNamesFilesThatLookLikeDamagedDumps) {
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/good.dce"));
+  ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/magic.dce"));
+  std::vector<uint8_t> bytes = ReadFileOrFail(dumps_ + "/magic.dce");
+  bytes[1] ^= 0x20;
+  WriteFileOrDie(dumps_ + "/magic.dce", bytes);
+  WriteFileOrDie(dumps_ + "/vm.ve", RandomBytes(9000, 3));
+  WriteFileOrDie(dumps_ + "/notes.txt", std::vector<uint8_t>{'n'});
+  ToolResult r = Run({"keys", "--json", "--keystore", ks_, dumps_});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_THAT(Files(j), ElementsAre(dumps_ + "/good.dce"));
+  EXPECT_EQ(j["summary"]["unreadable"], 2);
+  std::vector<std::string> unread;
+  for (const auto& u : j["not_read"]) unread.push_back(u["file"]);
+  EXPECT_THAT(unread, ElementsAre(dumps_ + "/magic.dce", dumps_ + "/vm.ve"));
+  EXPECT_THAT(r.err, HasSubstr(dumps_ + "/magic.dce: named like an envelope, "
+                                        "but no format recognises it"));
+}
+
 TEST_F(ManyFilesTest, VerifyChecksEachFileAndExitsWithTheWorstOutcome) {
   ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/good.dce"));
   ASSERT_NO_FATAL_FAILURE(Seal(dumps_ + "/bad.dce"));
