@@ -51,6 +51,14 @@ absl::StatusOr<UniqueFd> OpenReadOnly(const std::string& path,
 // (a FIFO or device would block or never end where a file is read).
 absl::Status RequireRegularFile(int fd);
 
+// ReadRegularFile reads the whole of `path`, a regular file of at most
+// `max_bytes` (a configuration file, a key store). INVALID_ARGUMENT for a
+// FIFO, device or folder, refused at once rather than waited on, or for a
+// larger file; the errno's code if it cannot be read. Messages do not name
+// the path: callers prefix it.
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path,
+                                            size_t max_bytes);
+
 // ReadFull reads until `out` is full or end of input; returns the count read
 // (less than out.size() only at end of input). Works on pipes.
 absl::StatusOr<size_t> ReadFull(int fd, absl::Span<uint8_t> out);

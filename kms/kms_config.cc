@@ -1,8 +1,6 @@
 #include "kms/kms_config.h"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
@@ -42,14 +40,12 @@ absl::Status CheckAscii(const std::string& path, const std::string& text) {
 }  // namespace
 
 absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoStatus(errno, path);
-  std::stringstream text;
-  text << in.rdbuf();
-  DC_RETURN_IF_ERROR(CheckAscii(path, text.str()));
+  absl::StatusOr<std::string> text = ReadRegularFile(path, 1 << 20);
+  if (!text.ok()) return Prefix(text.status(), path);
+  DC_RETURN_IF_ERROR(CheckAscii(path, *text));
   toml::table root;
   try {
-    root = toml::parse(text.str(), path);
+    root = toml::parse(*text, path);
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ":", e.source().begin.line, ": ", std::string(e.description())));

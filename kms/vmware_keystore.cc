@@ -4,14 +4,13 @@
 #include <openssl/evp.h>
 
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/file_io.h"
 #include "base/status_macros.h"
 #include "envelope/ve_envelope.h"
 
@@ -39,11 +38,10 @@ absl::StatusOr<std::string> Base64(const std::string& text) {
 
 absl::StatusOr<std::unique_ptr<VmwareKeyStore>> VmwareKeyStore::Open(
     const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return absl::NotFoundError("ESXi key store " + path + " cannot be read");
+  absl::StatusOr<std::string> text = ReadRegularFile(path, 1 << 20);
+  if (!text.ok()) return Prefix(text.status(), "ESXi key store " + path);
   std::map<std::string, std::string> fields;
-  for (std::string line; std::getline(in, line);) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
     std::pair<std::string, std::string> kv =
         absl::StrSplit(line, absl::MaxSplits('=', 1));
     std::string key(absl::StripAsciiWhitespace(kv.first));

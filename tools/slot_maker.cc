@@ -1,9 +1,7 @@
 #include "tools/slot_maker.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "base/file_io.h"
 #include "base/status_macros.h"
 #include "envelope/envelope_opener.h"
 #include "envelope/file_keys.h"
@@ -46,11 +44,9 @@ void NewSlotFlags::AddPasswordCost(CLI::App* cmd) {
 }
 
 absl::StatusOr<PublicKey> ReadPublicKey(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<PublicKey> key = PublicKey::FromPem(text.str());
+  absl::StatusOr<std::string> text = ReadRegularFile(path, 1 << 20);
+  if (!text.ok()) return Prefix(text.status(), path);
+  absl::StatusOr<PublicKey> key = PublicKey::FromPem(*text);
   if (!key.ok()) return Prefix(key.status(), path);
   return key;
 }

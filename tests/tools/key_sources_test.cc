@@ -66,6 +66,14 @@ TEST_F(KeySourcesTest, AFifoIsRefusedNotWaitedOn) {
   r = Run({"verify", "--keystore", fifo, sealed_});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("key store " + fifo + " is not a regular file"));
+  for (const char* flag : {"--kms", "--vmware-keystore"}) {
+    r = Run({"verify", flag, fifo, sealed_});
+    EXPECT_EQ(r.exit_code, 3) << flag;
+    EXPECT_THAT(r.err, HasSubstr(fifo + ": is not a regular file")) << flag;
+  }
+  r = Run({"seal", "--recipient", fifo, sealed_, dir_.File("to")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr(fifo + ": is not a regular file"));
 }
 
 }  // namespace
