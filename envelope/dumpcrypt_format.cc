@@ -75,20 +75,23 @@ class DumpcryptEnvelope final : public Envelope {
 
   std::vector<Attribute> Attributes() const override {
     const DumpMetadata& m = header_.metadata;
-    return {{"key_id", header_.primary_key().key_id},
-            {"provider", header_.primary_key().provider},
-            {"type", std::string(DumpTypeName(m.type))},
-            {"world", m.world},
-            {"created", Rfc3339Unix(m.created_unix)},
-            {"host", m.host},
-            {"vm", m.vm_name},
-            {"vm_uuid", m.vm_uuid},
-            {"sector_size", absl::StrCat(header_.sector_size)},
-            {"integrity", header_.integrity ? "aes-gmac" : "none"},
-            {"slots", absl::StrJoin(header_.slots, "; ",
-                                    [](std::string* out, const KeySlot& s) {
-                                      out->append(SlotLabel(s));
-                                    })}};
+    std::vector<Attribute> out = {
+        {"key_id", header_.primary_key().key_id},
+        {"provider", header_.primary_key().provider},
+        {"type", std::string(DumpTypeName(m.type))},
+        {"world", m.world},
+        {"created", Rfc3339Unix(m.created_unix)},
+        {"host", m.host},
+        {"vm", m.vm_name},
+        {"vm_uuid", m.vm_uuid},
+        {"sector_size", absl::StrCat(header_.sector_size)},
+        {"integrity", header_.integrity ? "aes-gmac" : "none"},
+        {"slots", absl::StrJoin(header_.slots, "; ",
+                                [](std::string* out, const KeySlot& s) {
+                                  out->append(SlotLabel(s));
+                                })}};
+    if (m.truncated) out.push_back({"input", "truncated"});
+    return out;
   }
 
   std::vector<Attribute> Describe() const override {
@@ -121,6 +124,9 @@ class DumpcryptEnvelope final : public Envelope {
                   {"host", m.host},
                   {"vm", vm},
                   {"original name", m.original_name},
+                  {"input", m.truncated ? "TRUNCATED: the core ended before "
+                                          "the data its headers name"
+                                        : ""},
                   {"file id", HexEncode(h.file_id)},
                   {"note",
                    "header fields are authenticated only when the file is "
@@ -153,7 +159,8 @@ class DumpcryptEnvelope final : public Envelope {
               {"host", m.host},
               {"vm_name", m.vm_name},
               {"vm_uuid", m.vm_uuid},
-              {"original_name", m.original_name}}},
+              {"original_name", m.original_name},
+              {"truncated", m.truncated}}},
             {"authenticated", false}};
   }
 

@@ -160,6 +160,11 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
   if (!m.original_name.empty()) {
     PutRecord(w, kRecordOriginalName, m.original_name);
   }
+  if (m.truncated) {
+    w.U16(kRecordInputState);
+    w.U16(1);
+    w.U8(kInputTruncated);
+  }
   if (w.size() + kHeaderTagSize > kMaxHeaderSize) {
     return absl::InvalidArgumentError("header is over 1 MiB");
   }
@@ -260,6 +265,12 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
       case kRecordOriginalName:
         text = &h.metadata.original_name;
         break;
+      case kRecordInputState:
+        if (len != 1 || v.U8() != kInputTruncated || h.metadata.truncated) {
+          return absl::DataLossError("input state record is malformed");
+        }
+        h.metadata.truncated = true;
+        continue;
       default:
         if (type & 0x8000) continue;
         return absl::UnimplementedError(

@@ -35,6 +35,10 @@ inline constexpr uint64_t kMaxPlaintextLength = uint64_t{1} << 60;
 
 inline constexpr uint8_t kCipherAes256Xts = 1;
 inline constexpr uint16_t kFlagIntegrity = 1;
+inline constexpr uint8_t kInputTruncated = 1;  // the input state record's value
+// Room a writer keeps between the header it starts with and the prefix, for
+// an input state record added when the input ends.
+inline constexpr uint32_t kInputStateRecordSize = 5;
 
 // Record types of the header's variable part. Types with the high bit set
 // are optional: readers that do not know them skip them.
@@ -47,6 +51,7 @@ enum RecordType : uint16_t {
   kRecordVmName = 0x0014,
   kRecordVmUuid = 0x0015,
   kRecordOriginalName = 0x0016,
+  kRecordInputState = 0x8001,  // optional: readers that do not know it skip it
 };
 
 enum class DumpType : uint8_t {
@@ -69,6 +74,9 @@ struct DumpMetadata {
   std::string vm_name;
   std::string vm_uuid;
   std::string original_name;
+  // The writer found its input shorter than the input's own structure says
+  // (an ELF core whose program headers name bytes past its end).
+  bool truncated = false;
 };
 
 struct EnvelopeHeader {

@@ -124,13 +124,46 @@ TEST(EnvelopeFormatTest, SkipsUnknownOptionalRecords) {
   auto body = EncodeHeader(&h);
   ASSERT_TRUE(body.ok());
   std::vector<uint8_t> b = *body;
-  const uint8_t extra[] = {0x01, 0x80, 3, 0, 'a', 'b', 'c'};
+  const uint8_t extra[] = {0xff, 0x8f, 3, 0, 'a', 'b', 'c'};
   b.insert(b.end(), std::begin(extra), std::end(extra));
   b.resize(b.size() + kHeaderTagSize);
   const uint32_t len = static_cast<uint32_t>(b.size());
   for (int i = 0; i < 4; ++i) b[12 + i] = static_cast<uint8_t>(len >> (8 * i));
   ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(b));
   EXPECT_EQ(out.metadata.world, "vmx");
+}
+
+TEST(EnvelopeFormatTest, TheInputStateRecordSaysTruncatedAndNothingElse) {
+  EnvelopeHeader h = SampleHeader();
+  const size_t complete = Encoded(h).size();
+  h.metadata.truncated = true;
+  const std::vector<uint8_t> b = Encoded(h);
+  EXPECT_EQ(b.size(), complete + kInputStateRecordSize);
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(b));
+  EXPECT_TRUE(out.metadata.truncated);
+  // The record is the last before the tag: 01 80 01 00 01.
+  const size_t at = b.size() - kHeaderTagSize - kInputStateRecordSize;
+  auto parse = [](std::vector<uint8_t> bytes) {
+    const uint32_t len = static_cast<uint32_t>(bytes.size());
+    for (int i = 0; i < 4; ++i)
+      bytes[12 + i] = static_cast<uint8_t>(len >> (8 * i));
+    return ParseHeader(bytes).status();
+  };
+  std::vector<uint8_t> other_value = b;
+  other_value[at + 4] = 2;
+  std::vector<uint8_t> longer = b;
+  longer[at + 2] = 2;
+  longer.insert(longer.begin() + at + 5, 1);
+  std::vector<uint8_t> twice = b;
+  twice.insert(twice.begin() + at, b.begin() + at,
+               b.begin() + at + kInputStateRecordSize);
+  for (const auto& bad : {other_value, longer, twice}) {
+    const absl::Status status = parse(bad);
+    EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+    EXPECT_NE(status.message().find("input state record"),
+              absl::string_view::npos)
+        << status;
+  }
 }
 
 TEST(EnvelopeFormatTest, DefaultTypeAndUnknownTimeHaveNoRecordAndReEncode) {

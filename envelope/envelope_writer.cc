@@ -69,10 +69,14 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
     if (attempt == 2) return derived.status();
   }
   DC_ASSIGN_OR_RETURN(header.slots, slots(data_key));
-  // Encode once to learn the header length; it does not change later.
+  // Encode once to learn the header length; at the end it grows at most by
+  // an input state record.
   header.data_offset = kMaxPlaintextLength;
   DC_ASSIGN_OR_RETURN(std::vector<uint8_t> body, EncodeHeader(&header));
-  const uint64_t used = uint64_t{header.header_length} + options.prefix_bytes;
+  const uint64_t used =
+      uint64_t{header.header_length} +
+      (header.metadata.truncated ? 0 : kInputStateRecordSize) +
+      options.prefix_bytes;
   header.data_offset =
       (used + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
   DC_ASSIGN_OR_RETURN(AtomicFile file,
@@ -170,11 +174,7 @@ absl::Status EnvelopeWriter::Finish() {
   DC_RETURN_IF_ERROR(FlushSectors(true));
   header_.plaintext_length = plaintext;
   header_.prefix_length = static_cast<uint32_t>(prefix_.size());
-  const uint32_t length = header_.header_length;
   DC_ASSIGN_OR_RETURN(std::vector<uint8_t> body, EncodeHeader(&header_));
-  if (header_.header_length != length) {
-    return absl::InternalError("header length changed while sealing");
-  }
   DC_ASSIGN_OR_RETURN(Sha256Digest tag,
                       HeaderTag(keys_.header_key, body, prefix_));
   body.insert(body.end(), tag.begin(), tag.end());

@@ -54,6 +54,9 @@ class EnvelopeWriter {
   // Write appends `data` to the plaintext (the prefix first).
   absl::Status Write(absl::Span<const uint8_t> data);
 
+  // MarkTruncated records in the header that the input ended early (an ELF
+  // core missing some of its segments' bytes).
+  void MarkTruncated() { header_.metadata.truncated = true; }
   // Finish writes the last sector and the header, syncs, and renames into
   // place. After an error the writer is unusable and the output absent.
   absl::Status Finish();

@@ -14,6 +14,7 @@
 #include "envelope/envelope_writer.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
+#include "tools/elf_core.h"
 #include "tools/slot_maker.h"
 
 namespace dumpcrypt::cli {
@@ -112,18 +113,31 @@ int RunSeal(const SealFlags& f) {
   CleanupOnSignal cleanup((*writer)->temp_path());
 
   Progress progress("sealing", total);
+  ElfCoreCheck elf;
   std::vector<uint8_t> buf(1 << 20);
   for (;;) {
     auto got = ReadFull(in.get(), absl::MakeSpan(buf));
     if (!got.ok()) return Fail(cmd, Prefix(got.status(), f.input));
     if (*got == 0) break;
-    absl::Status status =
-        (*writer)->Write(absl::MakeConstSpan(buf.data(), *got));
+    const absl::Span<const uint8_t> piece(buf.data(), *got);
+    elf.Feed(piece);
+    absl::Status status = (*writer)->Write(piece);
     if (!status.ok()) return Fail(cmd, Prefix(status, f.output));
     progress.Update((*writer)->bytes_in());
   }
+  // A cut core is sealed all the same (it is all there is), but marked and
+  // reported.
+  if (elf.Truncated()) (*writer)->MarkTruncated();
   absl::Status status = (*writer)->Finish();
   if (!status.ok()) return Fail(cmd, Prefix(status, f.output));
+  if (elf.Truncated()) {
+    return Fail(
+        cmd, absl::DataLossError(absl::StrCat(
+                 f.input == "-" ? "standard input" : f.input,
+                 ": the ELF core is truncated: ", elf.fed(), " bytes of the ",
+                 *elf.NeededSize(), " its program headers name; sealed to ",
+                 f.output, " and marked truncated")));
+  }
   return kExitOk;
 }
 
