@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "envelope/envelope_format.h"
 
@@ -16,10 +17,11 @@ struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   int32_t pid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups, where known
 };
 
 // AuditEvent is one event of the mount: "open", "key_missing",
-// "key_unreachable", "integrity_failure", "open_failed".
+// "key_unreachable", "integrity_failure", "open_failed", "decrypt_refused".
 struct AuditEvent {
   std::string event;
   std::string path;           // relative to the source folder

@@ -64,8 +64,7 @@ class BundleTree final : public Tree {
       : source_(options.source),
         fd_(std::move(fd)),
         at_mount_(st),
-        server_({options.ve_contexts, options.ve_allow_unverified}, keys,
-                audit) {}
+        server_(options.node, keys, audit) {}
   std::shared_ptr<Item> Get(uint64_t ino) const;
   struct stat Attr(const Item& item) const;
 

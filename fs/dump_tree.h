@@ -82,8 +82,7 @@ class DumpTree final : public Tree {
 
   DumpTree(const TreeOptions& options, KeyCache* keys, AuditSink* audit)
       : suffixes_(FolderNames::ShownSuffixes(options.suffix)),
-        server_({options.ve_contexts, options.ve_allow_unverified}, keys,
-                audit) {}
+        server_(options.node, keys, audit) {}
   std::shared_ptr<Inode> Get(uint64_t ino) const;
   FolderNames NamesIn(int dir_fd) const;
   absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,

@@ -249,7 +249,7 @@ TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
       DumpTree::Create(Showing(src_, ".dce"), keys_.get(), audit.get()));
   auto entry = audited->Lookup(DumpTree::kRootIno, "broken");
   ASSERT_OK(entry.status());
-  EXPECT_FALSE(audited->Open(entry->ino, Caller{7, 8, 9}).ok());
+  EXPECT_FALSE(audited->Open(entry->ino, Caller{7, 8, 9, {}}).ok());
   const std::vector<uint8_t> line = testing::ReadFileOrFail(dir_.File("audit"));
   EXPECT_THAT(std::string(line.begin(), line.end()),
               AllOf(HasSubstr("\"event\":\"integrity_failure\""),
@@ -260,6 +260,39 @@ TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// Whoever the file modes let in, only the policy's callers decrypt; the
+// others ask for no key and are audited.
+TEST_F(DumpTreeTest, OnlyThoseTheDecryptPolicyNamesOpenEnvelopes) {
+  TreeOptions options = Showing(src_, ".dce");
+  options.node.decrypt = {1000, {2000}, {3000}};
+  ASSERT_OK_AND_ASSIGN(auto audit, AuditLog::Open(dir_.File("audit")));
+  ASSERT_OK_AND_ASSIGN(auto tree,
+                       DumpTree::Create(options, keys_.get(), audit.get()));
+  auto core = tree->Lookup(DumpTree::kRootIno, "core");
+  auto notes = tree->Lookup(DumpTree::kRootIno, "notes.dce");
+  ASSERT_OK(core.status());
+  ASSERT_OK(notes.status());
+  for (const Caller& allowed :
+       {Caller{0, 0, 1, {}}, Caller{1000, 1000, 1, {}}, Caller{2000, 5, 1, {}},
+        Caller{4000, 3000, 1, {}}, Caller{4000, 5, 1, {6, 3000}}}) {
+    const absl::Status status = tree->Open(core->ino, allowed).status();
+    EXPECT_TRUE(status.ok()) << allowed.uid << ": " << status;
+  }
+  const int calls = resolver_->calls;
+  const absl::Status refused =
+      tree->Open(core->ino, Caller{4000, 5, 77, {6}}).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  EXPECT_THAT(refused.message(),
+              AllOf(HasSubstr("core.dce: uid 4000 may not decrypt"),
+                    HasSubstr("root, uid 1000, uid 2000, gid 3000")));
+  EXPECT_EQ(resolver_->calls, calls);
+  EXPECT_OK(tree->Open(notes->ino, Caller{4000, 5, 77, {6}}).status());
+  const std::vector<uint8_t> log = testing::ReadFileOrFail(dir_.File("audit"));
+  EXPECT_THAT(std::string(log.begin(), log.end()),
+              AllOf(HasSubstr("\"event\":\"decrypt_refused\""),
+                    HasSubstr("\"pid\":77")));
 }
 
 TEST_F(DumpTreeTest, ForgetReleasesInodes) {

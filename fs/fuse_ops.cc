@@ -45,7 +45,7 @@ void ReplyStatus(fuse_req_t req, const absl::Status& status) {
 
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid, ctx->pid};
+  return Caller{ctx->uid, ctx->gid, ctx->pid, {}};
 }
 
 // ReadBuffer is this thread's reply buffer, allocated once.
@@ -136,7 +136,12 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return (void)fuse_reply_err(req, EROFS);
   }
   Session& s = Of(req);
-  auto file = s.tree->Open(ino, CallerOf(req));
+  Caller caller = CallerOf(req);
+  // The decrypt policy may name a supplementary group.
+  gid_t groups[64];
+  const int n = fuse_req_getgroups(req, 64, groups);
+  for (int i = 0; i < std::min(n, 64); ++i) caller.groups.push_back(groups[i]);
+  auto file = s.tree->Open(ino, caller);
   if (!file.ok()) return ReplyStatus(req, file.status());
   OpenFile* raw = file->release();
   fi->fh = reinterpret_cast<uint64_t>(raw);

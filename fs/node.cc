@@ -1,5 +1,7 @@
 #include "fs/node.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -22,6 +24,28 @@ absl::string_view EventOf(const absl::Status& status) {
 }
 
 }  // namespace
+
+bool DecryptPolicy::Allows(const Caller& caller) const {
+  auto named = [](const std::vector<uint32_t>& ids, uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  if (caller.uid == 0 || caller.uid == owner || named(users, caller.uid) ||
+      named(groups, caller.gid)) {
+    return true;
+  }
+  for (uint32_t g : caller.groups) {
+    if (named(groups, g)) return true;
+  }
+  return false;
+}
+
+std::string DecryptPolicy::Describe() const {
+  std::string out = "root";
+  if (owner != 0) absl::StrAppend(&out, ", uid ", owner);
+  for (uint32_t u : users) absl::StrAppend(&out, ", uid ", u);
+  for (uint32_t g : groups) absl::StrAppend(&out, ", gid ", g);
+  return out;
+}
 
 void Node::Classify(int fd) {
   kind = Kind::kFile;
@@ -56,6 +80,16 @@ absl::StatusOr<std::unique_ptr<OpenFile>> NodeServer::Open(
       return status;
     }
     case Node::Kind::kEnvelope:
+      if (!options_.decrypt.Allows(caller)) {
+        absl::Status status = absl::PermissionDeniedError(
+            absl::StrCat(node->path, ": uid ", caller.uid,
+                         " may not decrypt through this mount (who may: ",
+                         options_.decrypt.Describe(),
+                         "; see -o decrypt_user= and -o decrypt_group=)"));
+        LogLine(status.message());
+        Audit("decrypt_refused", *node, &caller, status);
+        return status;
+      }
       return OpenEnvelope(node, std::move(fd), caller);
     default:
       return absl::InvalidArgumentError(node->path + " is not a file");

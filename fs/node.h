@@ -54,11 +54,27 @@ struct Node {
   void Classify(int fd);
 };
 
+// DecryptPolicy says who may open envelopes (and so read plaintext) through
+// the mount, whatever the file modes allow: root, the mounting user, and the
+// users and groups named. Plain files follow their modes alone.
+struct DecryptPolicy {
+  uint32_t owner = 0;  // the mounting user
+  std::vector<uint32_t> users;
+  std::vector<uint32_t> groups;
+
+  // Allows is true for root, the owner, a user named, or a caller whose
+  // group or one of whose supplementary groups is named.
+  bool Allows(const Caller& caller) const;
+  // Describe names who may, for messages: "root, uid 1000, gid 4242".
+  std::string Describe() const;
+};
+
 struct NodeOptions {
   // Formats whose tag covers the whole file (VMware .ve): the tag is checked
   // on the first open with these contexts (then the format's known ones).
   std::vector<std::string> ve_contexts;
   bool ve_allow_unverified = false;  // serve files no context verifies
+  DecryptPolicy decrypt;
 };
 
 // Status codes as DumpTree's (dump_tree.h). Thread-safe.
@@ -69,7 +85,9 @@ class NodeServer {
       : options_(std::move(options)), keys_(keys), audit_(audit) {}
 
   // Open opens `node`, a file, read through `fd` (open for reading on the
-  // file that holds its bytes); for an envelope this resolves its key.
+  // file that holds its bytes); for an envelope this resolves its key, if
+  // the decrypt policy allows `caller` (else PERMISSION_DENIED, audited as
+  // "decrypt_refused", and no key is asked for).
   absl::StatusOr<std::unique_ptr<OpenFile>> Open(
       const std::shared_ptr<Node>& node, UniqueFd fd,
       const Caller& caller) const;

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "fs/audit_sink.h"
+#include "fs/node.h"
 
 namespace dumpcrypt {
 
@@ -27,10 +28,7 @@ struct TreeOptions {
   // Envelopes are shown without their format's suffix (EnvelopeFormat); this
   // one replaces the native format's ".dce" ("" strips none).
   std::string suffix = ".dce";
-  // Formats whose tag covers the whole file (VMware .ve): the tag is checked
-  // on the first open with these contexts (then the format's known ones).
-  std::vector<std::string> ve_contexts;
-  bool ve_allow_unverified = false;  // serve files no context verifies
+  NodeOptions node;  // how files are opened
 };
 
 // Status codes of every method: NOT_FOUND no such entry; UNAUTHENTICATED no

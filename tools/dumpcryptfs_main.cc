@@ -204,8 +204,10 @@ int Run(int argc, char** argv) {
   TreeOptions tree_options;
   tree_options.source = source;
   if (config.suffix != nullptr) tree_options.suffix = config.suffix;
-  tree_options.ve_contexts = ve_contexts;
-  tree_options.ve_allow_unverified = config.ve_unverified != nullptr;
+  tree_options.node.ve_contexts = ve_contexts;
+  tree_options.node.ve_allow_unverified = config.ve_unverified != nullptr;
+  tree_options.node.decrypt = parsed.decrypt;
+  tree_options.node.decrypt.owner = ::getuid();
   absl::StatusOr<std::unique_ptr<Tree>> tree;
   if (bundle) {
     tree = BundleTree::Create(tree_options, &keys, audit.get());

@@ -1,5 +1,8 @@
 #include "tools/dumpcryptfs_options.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -46,7 +49,16 @@ const char kDumpcryptfsUsage[] =
     "    -o ve_unverified=allow serve .ve files whose tag no context verifies\n"
     "                           (user.dumpcrypt.verified then says no)\n"
     "    -o allow_other         let other users in (needs user_allow_other for "
-    "non-root)\n"
+    "non-root);\n"
+    "                           they see names and sizes, and read plain files "
+    "as\n"
+    "                           their modes allow, but decrypt nothing unless "
+    "named:\n"
+    "    -o decrypt_user=USER   a user who may open envelopes besides root and "
+    "the\n"
+    "                           mounting user (name or uid; repeatable)\n"
+    "    -o decrypt_group=GROUP members of GROUP may too (name or gid; "
+    "repeatable)\n"
     "    -o direct_io           strict mode: no kernel page cache for "
     "decrypted data\n"
     "                           (shared mappings fail with ENODEV; a private "
@@ -73,7 +85,9 @@ const char kDumpcryptfsUsage[] =
     "    -d                     debug output (implies -f)\n"
     "    -h, --help             this help;  -V, --version  the version\n"
     "\n"
-    "Errors: a missing or wrong key fails open() with ENOKEY; a sector that "
+    "Errors: a missing or wrong key fails open() with ENOKEY; a caller the "
+    "decrypt\n"
+    "policy does not name, with EACCES; a sector that "
     "fails\n"
     "its integrity check fails that read with EIO; every write answers EROFS.\n"
     "A damaged envelope shows with size 0 and fails open() with EIO; its\n"
@@ -84,7 +98,29 @@ const char kDumpcryptfsUsage[] =
 
 namespace {
 
-enum { kKeyHelp, kKeyVersion, kKeyDiscard, kKeyVeContext, kKeyNumber };
+enum {
+  kKeyHelp,
+  kKeyVersion,
+  kKeyDiscard,
+  kKeyVeContext,
+  kKeyNumber,
+  kKeyDecryptUser,
+  kKeyDecryptGroup
+};
+
+// IdOf resolves a user or group name, or takes a number as it is.
+bool IdOf(absl::string_view text, bool group, uint32_t* id) {
+  if (absl::SimpleAtoi(text, id)) return true;
+  const std::string name(text);
+  if (group) {
+    const struct group* g = ::getgrnam(name.c_str());
+    if (g != nullptr) *id = g->gr_gid;
+    return g != nullptr;
+  }
+  const struct passwd* u = ::getpwnam(name.c_str());
+  if (u != nullptr) *id = u->pw_uid;
+  return u != nullptr;
+}
 
 // The numeric options, parsed here: fuse_opt's %u takes "-5" for 4294967291.
 struct NumberOption {
@@ -107,6 +143,8 @@ const fuse_opt kOptions[] = {
     {"identity=%s", offsetof(MountConfig, identity), 0},
     {"ve_unverified=%s", offsetof(MountConfig, ve_unverified), 0},
     FUSE_OPT_KEY("ve_context=", kKeyVeContext),
+    FUSE_OPT_KEY("decrypt_user=", kKeyDecryptUser),
+    FUSE_OPT_KEY("decrypt_group=", kKeyDecryptGroup),
     {"audit_log=%s", offsetof(MountConfig, audit_log), 0},
     {"suffix=%s", offsetof(MountConfig, suffix), 0},
     {"direct_io", offsetof(MountConfig, direct_io), 1},
@@ -137,6 +175,19 @@ int OptProc(void* data, const char* arg, int key, fuse_args*) {
     case kKeyVeContext:
       config->ve_contexts->push_back(arg + std::strlen("ve_context="));
       return 0;
+    case kKeyDecryptUser:
+    case kKeyDecryptGroup: {
+      const bool group = key == kKeyDecryptGroup;
+      const absl::string_view opt(arg);
+      uint32_t id = 0;
+      if (!IdOf(opt.substr(opt.find('=') + 1), group, &id)) {
+        std::fprintf(stderr, "dumpcryptfs: %s: no such %s\n", arg,
+                     group ? "group" : "user");
+        return -1;
+      }
+      (group ? config->decrypt->groups : config->decrypt->users).push_back(id);
+      return 0;
+    }
     case kKeyNumber: {
       const absl::string_view opt(arg);
       const size_t eq = opt.find('=');
@@ -168,6 +219,7 @@ int OptProc(void* data, const char* arg, int key, fuse_args*) {
 MountCommandLine::MountCommandLine(int argc, char** argv)
     : args(FUSE_ARGS_INIT(argc, argv)) {
   config.ve_contexts = &ve_contexts;
+  config.decrypt = &decrypt;
 }
 
 MountCommandLine::~MountCommandLine() {

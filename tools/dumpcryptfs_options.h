@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fs/fuse_ops.h"
+#include "fs/node.h"
 
 namespace dumpcrypt {
 
@@ -24,6 +25,7 @@ struct MountConfig {
   char* identity = nullptr;
   char* ve_unverified = nullptr;
   std::vector<std::string>* ve_contexts = nullptr;  // every ve_context=
+  DecryptPolicy* decrypt = nullptr;  // every decrypt_user=, decrypt_group=
   char* audit_log = nullptr;
   char* suffix = nullptr;
   int direct_io = 0;
@@ -53,6 +55,7 @@ class MountCommandLine {
   fuse_args args;
   MountConfig config;
   std::vector<std::string> ve_contexts;
+  DecryptPolicy decrypt;  // its users and groups; the owner is the caller's
   fuse_cmdline_opts cmdline = {};
 };
 
