@@ -197,6 +197,11 @@ absl::StatusOr<std::unique_ptr<OpenFile>> BundleTree::Open(
   return server_.Open(item, UniqueFd(fd), caller);
 }
 
+bool BundleTree::OpenMayWait(uint64_t ino) {
+  std::shared_ptr<Item> item = Get(ino);
+  return item != nullptr && server_.OpenMayWait(*item);
+}
+
 absl::StatusOr<std::string> BundleTree::GetXattr(uint64_t ino,
                                                  const std::string& name) {
   std::shared_ptr<Item> item = Get(ino);

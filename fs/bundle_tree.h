@@ -48,6 +48,7 @@ class BundleTree final : public Tree {
   // DATA_LOSS if the tar changed since it was mounted.
   absl::StatusOr<std::unique_ptr<OpenFile>> Open(uint64_t ino,
                                                  const Caller& caller) override;
+  bool OpenMayWait(uint64_t ino) override;
   absl::StatusOr<std::string> GetXattr(uint64_t ino,
                                        const std::string& name) override;
   absl::StatusOr<std::vector<std::string>> ListXattr(uint64_t ino) override;

@@ -306,6 +306,11 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
   return server_.Open(inode, *std::move(fd), caller);
 }
 
+bool DumpTree::OpenMayWait(uint64_t ino) {
+  std::shared_ptr<Inode> inode = Get(ino);
+  return inode != nullptr && server_.OpenMayWait(*inode);
+}
+
 absl::StatusOr<std::string> DumpTree::GetXattr(uint64_t ino,
                                                const std::string& name) {
   std::shared_ptr<Inode> inode = Get(ino);

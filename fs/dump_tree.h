@@ -58,6 +58,7 @@ class DumpTree final : public Tree {
   // kernel do that).
   absl::StatusOr<std::unique_ptr<OpenFile>> Open(uint64_t ino,
                                                  const Caller& caller) override;
+  bool OpenMayWait(uint64_t ino) override;
   absl::StatusOr<std::string> GetXattr(uint64_t ino,
                                        const std::string& name) override;
   absl::StatusOr<std::vector<std::string>> ListXattr(uint64_t ino) override;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/work_queue.h"
 #include "fs/device_poller.h"
 #include "fs/errno_map.h"
 #include "fs/log.h"
@@ -22,6 +23,10 @@
 
 namespace dumpcrypt {
 namespace {
+
+// Threads for opens that may wait on a key source: one KMS that hangs holds
+// at most these, and the FUSE threads stay free.
+constexpr int kKeyWaitThreads = 8;
 
 struct Session {
   Tree* tree;
@@ -33,6 +38,9 @@ struct Session {
   std::set<OpenFile*> open ABSL_GUARDED_BY(mu);
   // Set while the session reads its device through it.
   std::unique_ptr<DevicePoller> poller;
+  // Opens that may wait on a key source run here, never on the threads
+  // that serve reads and lookups (set while the loop runs).
+  std::unique_ptr<WorkQueue> key_waits;
 };
 
 Session& Of(fuse_req_t req) {
@@ -131,16 +139,10 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-    return (void)fuse_reply_err(req, EROFS);
-  }
+// OpenAndReply opens `ino` for `caller` and answers the kernel's open.
+void OpenAndReply(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
+                  const Caller& caller) {
   Session& s = Of(req);
-  Caller caller = CallerOf(req);
-  // The decrypt policy may name a supplementary group.
-  gid_t groups[64];
-  const int n = fuse_req_getgroups(req, 64, groups);
-  for (int i = 0; i < std::min(n, 64); ++i) caller.groups.push_back(groups[i]);
   auto file = s.tree->Open(ino, caller);
   if (!file.ok()) return ReplyStatus(req, file.status());
   OpenFile* raw = file->release();
@@ -164,6 +166,26 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     s.open.erase(raw);
     delete raw;
   }
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+    return (void)fuse_reply_err(req, EROFS);
+  }
+  Session& s = Of(req);
+  Caller caller = CallerOf(req);
+  // The decrypt policy may name a supplementary group.
+  gid_t groups[64];
+  const int n = fuse_req_getgroups(req, 64, groups);
+  for (int i = 0; i < std::min(n, 64); ++i) caller.groups.push_back(groups[i]);
+  if (s.tree->OpenMayWait(ino)) {
+    s.key_waits->Run([req, ino, copy = *fi, caller = std::move(caller)] {
+      fuse_file_info info = copy;
+      OpenAndReply(req, ino, &info, caller);
+    });
+    return;
+  }
+  OpenAndReply(req, ino, fi, caller);
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset,
@@ -290,7 +312,7 @@ void PollDevice(Session& s) {
 
 int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
               const ServeOptions& options) {
-  Session session{tree, options, nullptr, {}, {}, nullptr};
+  Session session{tree, options, nullptr, {}, {}, nullptr, nullptr};
   const fuse_lowlevel_ops ops = MakeOps();
   fuse_session* se = fuse_session_new(args, &ops, sizeof(ops), &session);
   if (se == nullptr) return 1;
@@ -315,7 +337,10 @@ int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
       fuse_loop_cfg_set_max_threads(config, options.max_threads);
       // Idle threads stay, so each keeps its reply buffer.
       fuse_loop_cfg_set_idle_threads(config, options.max_threads);
+      // Made after fuse_daemonize: its threads would not survive the fork.
+      session.key_waits = std::make_unique<WorkQueue>(kKeyWaitThreads);
       const int loop = fuse_session_loop_mt(se, config);
+      session.key_waits.reset();  // answers the opens still waiting
       fuse_loop_cfg_destroy(config);
       // A signal ends the loop with its number: that is a clean end too.
       rc = (loop == 0 || loop == SIGINT || loop == SIGTERM || loop == SIGHUP)

@@ -152,6 +152,12 @@ absl::StatusOr<std::unique_ptr<OpenFile>> NodeServer::OpenEnvelope(
       new OpenFile(this, node, *std::move(view), size_changed));
 }
 
+bool NodeServer::OpenMayWait(const Node& node) const {
+  if (node.kind != Node::Kind::kEnvelope) return false;
+  const std::vector<KeyRef> refs = node.envelope->key_refs();
+  return refs.empty() || !keys_->Answers(refs.front());
+}
+
 void NodeServer::ShowSize(const Node& node, struct stat& st) const {
   if (node.kind == Node::Kind::kEnvelope) {
     // Some formats know the exact size only once open; until then the most

@@ -92,6 +92,11 @@ class NodeServer {
       const std::shared_ptr<Node>& node, UniqueFd fd,
       const Caller& caller) const;
 
+  // OpenMayWait is true if opening `node` may wait on a key source or a
+  // password's derivation: an envelope whose first key is not answered from
+  // the cache, or that opens with a password or identity only.
+  bool OpenMayWait(const Node& node) const;
+
   // ShowSize sets the size `st` shows for `node`: an envelope's view size (at
   // most, until open), 0 for a broken envelope, a member's length.
   void ShowSize(const Node& node, struct stat& st) const;

@@ -67,6 +67,11 @@ class Tree {
   virtual absl::StatusOr<std::unique_ptr<OpenFile>> Open(
       uint64_t ino, const Caller& caller) = 0;
 
+  // OpenMayWait is true if Open(ino) may wait on a key source (a KMS that
+  // hangs, a password's derivation): the FUSE layer runs such opens off the
+  // threads that serve reads and lookups.
+  virtual bool OpenMayWait(uint64_t ino) = 0;
+
   // GetXattr and ListXattr serve the read-only user.dumpcrypt.* attributes
   // of envelopes.
   virtual absl::StatusOr<std::string> GetXattr(uint64_t ino,

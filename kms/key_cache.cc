@@ -49,6 +49,16 @@ absl::StatusOr<SecretBytes> KeyCache::Resolve(const KeyRef& ref) {
   return fetched;
 }
 
+bool KeyCache::Answers(const KeyRef& ref) const {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(Key{ref.provider, ref.key_id});
+  if (it == entries_.end()) return false;
+  const Entry& e = it->second;
+  return e.state == Entry::State::kAvailable ||
+         (e.state == Entry::State::kFailed &&
+          Now() - e.when < options_.negative_ttl);
+}
+
 std::string KeyCache::Status(const KeyRef& ref) const {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(Key{ref.provider, ref.key_id});

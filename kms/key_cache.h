@@ -50,6 +50,11 @@ class KeyCache : public KeyResolver {
   // could not reach the source) or "missing: <cause>" for `ref`.
   std::string Status(const KeyRef& ref) const;
 
+  // Answers is true if Resolve(ref) would answer at once, from what is
+  // cached (a key held, or a failure not yet past negative_ttl), without
+  // asking the source or waiting for a fetch in flight.
+  bool Answers(const KeyRef& ref) const;
+
   // DropIdle cleanses keys unused for longer than `idle` and forgets
   // failures older than `negative_ttl` (so that keyIDs that never open
   // anything do not pile up); returns how many entries went.
