@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,9 +11,22 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "fs/log.h"
 #include "fs/open_file.h"
 
 namespace dumpcrypt {
+namespace {
+
+// Gone is the status of an inode whose path names nothing any more.
+absl::Status Gone(const std::string& path, int err) {
+  if (err == ENOENT || err == ENOTDIR) {
+    return absl::AbortedError(path + " moved or went since it was looked up");
+  }
+  return ErrnoStatus(err, path);
+}
+
+}  // namespace
+
 absl::StatusOr<UniqueFd> ReopenReadOnly(int path_fd) {
   const std::string proc = absl::StrCat("/proc/self/fd/", path_fd);
   int fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
@@ -30,12 +44,12 @@ absl::StatusOr<std::unique_ptr<DumpTree>> DumpTree::Create(TreeOptions options,
   struct stat st;
   if (::fstat(fd, &st) != 0)
     return ErrnoStatus(errno, "stat " + options.source);
-  std::unique_ptr<DumpTree> tree(new DumpTree(options, keys, audit));
+  std::unique_ptr<DumpTree> tree(
+      new DumpTree(options, std::move(root_fd), keys, audit));
   auto root = std::make_shared<Inode>();
   root->ino = kRootIno;
   root->src_dev = st.st_dev;
   root->src_ino = st.st_ino;
-  root->fd = std::move(root_fd);
   root->kind = Kind::kDir;
   root->path.assign(1, '.');  // not = ".": GCC 12 warns falsely (-Wrestrict)
   {
@@ -91,6 +105,43 @@ void DumpTree::Inode::See(const struct stat& st) {
   seen_size = st.st_size;
 }
 
+absl::Status DumpTree::NoteLimit(absl::Status status) const {
+  if (absl::IsResourceExhausted(status) &&
+      !limit_logged_.exchange(true, std::memory_order_relaxed)) {
+    struct rlimit files = {};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    LogLine(absl::StrCat(
+        "warning: the daemon has as many files open as its limit allows (",
+        files.rlim_cur,
+        "): further opens fail until some are closed; raise the limit "
+        "(ulimit -n, LimitNOFILE=) for more files open at once"));
+  }
+  return status;
+}
+
+absl::StatusOr<UniqueFd> DumpTree::Reach(const Inode& inode, int flags) const {
+  const int fd = ::openat(root_fd_.get(), inode.path.c_str(),
+                          flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return NoteLimit(Gone(inode.path, errno));
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, inode.path);
+  if (st.st_dev != inode.src_dev || st.st_ino != inode.src_ino)
+    return absl::AbortedError(inode.path + " changed since it was looked up");
+  return owned;
+}
+
+absl::StatusOr<struct stat> DumpTree::StatOf(const Inode& inode) const {
+  struct stat st;
+  if (::fstatat(root_fd_.get(), inode.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
+      0) {
+    return Gone(inode.path, errno);
+  }
+  if (st.st_dev != inode.src_dev || st.st_ino != inode.src_ino)
+    return absl::AbortedError(inode.path + " changed since it was looked up");
+  return st;
+}
+
 absl::Status DumpTree::Classify(int path_fd, Node& node) {
   DC_ASSIGN_OR_RETURN(UniqueFd reader, ReopenReadOnly(path_fd));
   node.Classify(reader.get());
@@ -98,7 +149,7 @@ absl::Status DumpTree::Classify(int path_fd, Node& node) {
 }
 
 absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
-    UniqueFd fd, const struct stat& st, std::string path) {
+    int fd, const struct stat& st, std::string path) {
   auto inode = std::make_shared<Inode>();
   inode->src_dev = st.st_dev;
   inode->src_ino = st.st_ino;
@@ -108,11 +159,10 @@ absl::StatusOr<std::shared_ptr<DumpTree::Inode>> DumpTree::MakeInode(
   } else if (S_ISLNK(st.st_mode)) {
     inode->kind = Kind::kSymlink;
   } else if (S_ISREG(st.st_mode)) {
-    DC_RETURN_IF_ERROR(Classify(fd.get(), *inode));
+    DC_RETURN_IF_ERROR(Classify(fd, *inode));
     absl::MutexLock lock(&inode->mu);
     inode->See(st);
   }
-  inode->fd = std::move(fd);
   return inode;
 }
 
@@ -123,16 +173,15 @@ absl::Status DumpTree::CheckCurrent(Inode& inode) const {
       inode.kind == Kind::kOther) {
     return absl::OkStatus();
   }
-  struct stat st;
-  if (::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH) != 0)
-    return ErrnoStatus(errno, inode.path);
+  DC_ASSIGN_OR_RETURN(const struct stat st, StatOf(inode));
   {
     absl::MutexLock lock(&inode.mu);
     if (inode.Seen(st)) return absl::OkStatus();
   }
   if (inode.kind == Kind::kFile) {
     Node now;
-    DC_RETURN_IF_ERROR(Classify(inode.fd.get(), now));
+    DC_ASSIGN_OR_RETURN(UniqueFd fd, Reach(inode, O_PATH));
+    DC_RETURN_IF_ERROR(Classify(fd.get(), now));
     if (now.kind == Kind::kFile) {
       absl::MutexLock lock(&inode.mu);
       inode.See(st);
@@ -147,11 +196,12 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
   std::shared_ptr<Inode> parent = Get(parent_ino);
   if (parent == nullptr || parent->kind != Kind::kDir)
     return absl::NotFoundError(name);
+  DC_ASSIGN_OR_RETURN(UniqueFd parent_fd, Reach(*parent, O_PATH | O_DIRECTORY));
   DC_ASSIGN_OR_RETURN(std::string source_name,
-                      NamesIn(parent->fd.get()).Source(name));
-  int fd = ::openat(parent->fd.get(), source_name.c_str(),
+                      NamesIn(parent_fd.get()).Source(name));
+  int fd = ::openat(parent_fd.get(), source_name.c_str(),
                     O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, name);
+  if (fd < 0) return NoteLimit(ErrnoStatus(errno, name));
   UniqueFd owned(fd);
   struct stat st;
   if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
@@ -186,7 +236,7 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
                                  ? source_name
                                  : absl::StrCat(parent->path, "/", source_name);
     DC_ASSIGN_OR_RETURN(std::shared_ptr<Inode> made,
-                        MakeInode(std::move(owned), st, path));
+                        MakeInode(owned.get(), st, path));
     absl::MutexLock lock(&mu_);
     inode = find_and_count(made.get());  // a concurrent lookup may have won
     if (inode == nullptr) {
@@ -198,7 +248,7 @@ absl::StatusOr<DumpTree::Entry> DumpTree::Lookup(uint64_t parent_ino,
       ++inode->nlookup;
     }
   }
-  return Entry{inode->ino, Attr(*inode)};
+  return Entry{inode->ino, Attr(*inode, st)};
 }
 
 void DumpTree::Forget(uint64_t ino, uint64_t count) {
@@ -216,12 +266,7 @@ void DumpTree::Forget(uint64_t ino, uint64_t count) {
   }
 }
 
-struct stat DumpTree::Attr(const Inode& inode) const {
-  struct stat st = {};
-  if (::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) !=
-      0) {
-    st.st_mode = S_IFREG;
-  }
+struct stat DumpTree::Attr(const Inode& inode, struct stat st) const {
   st.st_ino = inode.ino;
   if (!S_ISLNK(st.st_mode)) st.st_mode &= ~(S_IWUSR | S_IWGRP | S_IWOTH);
   server_.ShowSize(inode, st);
@@ -231,7 +276,8 @@ struct stat DumpTree::Attr(const Inode& inode) const {
 absl::StatusOr<struct stat> DumpTree::GetAttr(uint64_t ino) {
   std::shared_ptr<Inode> inode = Get(ino);
   if (inode == nullptr) return absl::NotFoundError("stale inode");
-  return Attr(*inode);
+  DC_ASSIGN_OR_RETURN(const struct stat st, StatOf(*inode));
+  return Attr(*inode, st);
 }
 
 absl::StatusOr<std::string> DumpTree::ReadLink(uint64_t ino) {
@@ -239,17 +285,17 @@ absl::StatusOr<std::string> DumpTree::ReadLink(uint64_t ino) {
   if (inode == nullptr || inode->kind != Kind::kSymlink) {
     return absl::InvalidArgumentError("not a symlink");
   }
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, Reach(*inode, O_PATH));
   char target[PATH_MAX];
-  ssize_t n = ::readlinkat(inode->fd.get(), "", target, sizeof(target));
+  ssize_t n = ::readlinkat(fd.get(), "", target, sizeof(target));
   if (n < 0) return ErrnoStatus(errno, "readlink");
   std::string link(target, static_cast<size_t>(n));
   // A link to a file of its own folder points at what the mount shows for
   // it ("latest.dce -> real.dce" reads as "latest.dce -> real").
   if (link.find('/') != std::string::npos) return link;
-  std::shared_ptr<Inode> root = Get(kRootIno);
   const std::string dir = DirName(inode->path);
   const int dir_fd =
-      ::openat(root->fd.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      ::openat(root_fd_.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return link;
   UniqueFd owned(dir_fd);
   return NamesIn(dir_fd).Shown(link);
@@ -260,13 +306,10 @@ absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
   std::shared_ptr<Inode> inode = Get(ino);
   if (inode == nullptr || inode->kind != Kind::kDir)
     return absl::NotFoundError("not a folder");
-  int fd = ::openat(inode->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open folder " + inode->path);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return ErrnoStatus(errno, "open folder " + inode->path);
-  }
+  DC_ASSIGN_OR_RETURN(UniqueFd fd, Reach(*inode, O_RDONLY | O_DIRECTORY));
+  DIR* dir = ::fdopendir(fd.get());
+  if (dir == nullptr) return ErrnoStatus(errno, "open folder " + inode->path);
+  fd.Release();  // the DIR owns it
   std::map<std::string, std::pair<mode_t, ino_t>> names;
   while (struct dirent* e = ::readdir(dir)) {
     const std::string name = e->d_name;
@@ -284,12 +327,8 @@ absl::StatusOr<std::vector<DumpTree::DirEntry>> DumpTree::ReadDir(
 }
 
 absl::StatusOr<struct statvfs> DumpTree::StatFs() {
-  std::shared_ptr<Inode> root = Get(kRootIno);
-  int fd = ::openat(root->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "statfs");
-  UniqueFd owned(fd);
   struct statvfs st;
-  if (::fstatvfs(fd, &st) != 0) return ErrnoStatus(errno, "statfs");
+  if (::fstatvfs(root_fd_.get(), &st) != 0) return ErrnoStatus(errno, "statfs");
   return st;
 }
 
@@ -301,8 +340,10 @@ absl::StatusOr<std::unique_ptr<OpenFile>> DumpTree::Open(uint64_t ino,
   if (inode->kind != Kind::kFile && inode->kind != Kind::kEnvelope) {
     return server_.Open(inode, UniqueFd(), caller);
   }
-  absl::StatusOr<UniqueFd> fd = ReopenReadOnly(inode->fd.get());
-  if (!fd.ok()) return Prefix(fd.status(), inode->path);
+  absl::StatusOr<UniqueFd> fd = Reach(*inode, O_RDONLY | O_NOATIME);
+  if (absl::IsPermissionDenied(fd.status()))  // O_NOATIME: not the owner
+    fd = Reach(*inode, O_RDONLY);
+  if (!fd.ok()) return fd.status();
   return server_.Open(inode, *std::move(fd), caller);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -72,7 +73,6 @@ class DumpTree final : public Tree {
   struct Inode : Node {
     dev_t src_dev = 0;
     ino_t src_ino = 0;
-    UniqueFd fd;  // O_PATH to the source object
     // Regular files: the change time and size the file had when read.
     struct timespec seen_ctime ABSL_GUARDED_BY(mu) = {};
     off_t seen_size ABSL_GUARDED_BY(mu) = 0;
@@ -81,24 +81,36 @@ class DumpTree final : public Tree {
     uint64_t nlookup ABSL_GUARDED_BY(mu) = 0;
   };
 
-  DumpTree(const TreeOptions& options, KeyCache* keys, AuditSink* audit)
-      : suffixes_(FolderNames::ShownSuffixes(options.suffix)),
+  DumpTree(const TreeOptions& options, UniqueFd root_fd, KeyCache* keys,
+           AuditSink* audit)
+      : root_fd_(std::move(root_fd)),
+        suffixes_(FolderNames::ShownSuffixes(options.suffix)),
         server_(options.node, keys, audit) {}
   std::shared_ptr<Inode> Get(uint64_t ino) const;
   FolderNames NamesIn(int dir_fd) const;
-  absl::StatusOr<std::shared_ptr<Inode>> MakeInode(UniqueFd fd,
+  absl::StatusOr<std::shared_ptr<Inode>> MakeInode(int fd,
                                                    const struct stat& st,
                                                    std::string path);
+  // Reach opens `inode`'s source object by its path from the root (`flags`,
+  // never following a symlink at the end) and checks it is the object
+  // looked up: ABORTED if the path now names another one.
+  absl::StatusOr<UniqueFd> Reach(const Inode& inode, int flags) const;
+  // StatOf is Reach's check without a descriptor.
+  absl::StatusOr<struct stat> StatOf(const Inode& inode) const;
+  // NoteLimit logs, once, that the daemon ran out of descriptors.
+  absl::Status NoteLimit(absl::Status status) const;
   static absl::Status Classify(int path_fd, Node& node);
   absl::Status CheckCurrent(Inode& inode) const;
-  struct stat Attr(const Inode& inode) const;
+  struct stat Attr(const Inode& inode, struct stat st) const;
 
+  const UniqueFd root_fd_;  // O_PATH to the source folder
   const std::vector<std::string> suffixes_;
   const NodeServer server_;
   mutable absl::Mutex mu_;
   std::map<uint64_t, std::shared_ptr<Inode>> inodes_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<dev_t, ino_t>, uint64_t> by_source_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ino_ ABSL_GUARDED_BY(mu_) = kRootIno + 1;
+  mutable std::atomic<bool> limit_logged_{false};
 };
 
 }  // namespace dumpcrypt

@@ -51,9 +51,8 @@ void Harden() {
 }
 
 // RaiseFileLimit lifts the soft limit on open files (often 1024) to the
-// hard one: the daemon holds a descriptor for each file the kernel has
-// looked up until the kernel forgets it, so `ls -l` of a big folder needs
-// one per file.
+// hard one: the daemon holds a descriptor for each file open through the
+// mount.
 void RaiseFileLimit() {
   struct rlimit files;
   if (::getrlimit(RLIMIT_NOFILE, &files) != 0 ||

@@ -177,34 +177,6 @@ TEST_F(MountBehaviorTest, StrictModeDropsThePagesOfAPrivateMappingAtClose) {
   EXPECT_EQ(cached_pages(), 0);
 }
 
-TEST_F(MountBehaviorTest, AFolderWithMoreFilesThanTheSoftFdLimitIsServed) {
-  // The daemon keeps a descriptor per looked-up file; a soft limit of 64
-  // (often 1024 in real life) must not cap the folder.
-  const std::vector<uint8_t> data = RandomBytes(5000, 10);
-  constexpr int kFiles = 200;
-  for (int i = 0; i < kFiles; ++i) Seal(absl::StrCat("d", i, ".dce"), data);
-  StartMount({}, {"prlimit", "--nofile=64:"});
-  std::vector<int> fds;  // all open at once
-  absl::Cleanup close_all = [&fds] {
-    for (int fd : fds) close(fd);
-  };
-  for (int i = 0; i < kFiles; ++i) {
-    const std::string path = absl::StrCat(mnt_, "/d", i);
-    struct stat st;
-    ASSERT_EQ(stat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
-    EXPECT_EQ(st.st_size, static_cast<off_t>(data.size()));
-    const int fd = open(path.c_str(), O_RDONLY);
-    ASSERT_GE(fd, 0) << path << ": " << strerror(errno);
-    fds.push_back(fd);
-  }
-  std::vector<uint8_t> buf(data.size());
-  for (int fd : fds) {
-    ASSERT_EQ(pread(fd, buf.data(), buf.size(), 0),
-              static_cast<ssize_t>(buf.size()));
-    EXPECT_TRUE(buf == data);
-  }
-}
-
 TEST_F(MountBehaviorTest, EveryWriteIsErofs) {
   Seal("core.dce", RandomBytes(1000, 6));
   ASSERT_EQ(mkdir((src_ + "/dir").c_str(), 0755), 0);
