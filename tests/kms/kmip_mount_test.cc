@@ -1,6 +1,7 @@
 // The mount against real PyKMIP servers: keys fetched lazily, once per
-// keyID; all servers down, then back; an outage is not a missing key; a KMS
-// that hangs holds none of the threads that serve reads and lookups.
+// keyID; all servers down, then back; an outage is not a missing key; a
+// key-slot bomb costs one request per distinct keyID; a KMS that hangs
+// holds none of the threads that serve reads and lookups.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -14,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "envelope/envelope_writer.h"
+#include "envelope/file_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kms/kmip_connection.h"
@@ -118,6 +121,39 @@ TEST_F(KmipMountTest, OutageIsNotAMissingKey) {
   const std::string text(log.begin(), log.end());
   EXPECT_THAT(text, HasSubstr(destroyed + ".dce: keyID '" + destroyed));
   EXPECT_THAT(text, HasSubstr(kept + ".dce: keyID '" + kept));
+}
+
+// Issue 22's key-slot bomb: a file anyone could write, with 64 slots (the
+// most a reader takes) naming 8 keyIDs the KMS does not have, costs one
+// KMIP request per distinct keyID on its first open, none on the next
+// (the failures are remembered for negative_ttl), and opens nothing.
+TEST_F(KmipMountTest, AKeySlotBombCostsOneRequestPerDistinctKeyId) {
+  const std::string path = src_ + "/bomb.dce";
+  auto writer = EnvelopeWriter::Create(
+      path,
+      [](const SecretBytes& dk) -> absl::StatusOr<std::vector<KeySlot>> {
+        std::vector<KeySlot> slots;
+        for (int i = 0; i < static_cast<int>(kMaxSlots); ++i) {
+          absl::StatusOr<KeySlot> slot =
+              MakeKeySlot({"kms-a", absl::StrCat("absent-", i % 8)},
+                          SecretBytes::CopyOf(RandomBytes(32, 50 + i)), dk);
+          if (!slot.ok()) return slot.status();
+          slots.push_back(*std::move(slot));
+        }
+        return slots;
+      },
+      SealOptions());
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Write(RandomBytes(5000, 4)).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  Mount(cluster_->WriteConfig("bomb.toml", "kms-a", {cluster_->Address(0)}));
+  const int before = Requests();
+  EXPECT_EQ(open((mnt_ + "/bomb").c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ENOKEY);
+  EXPECT_EQ(Requests() - before, 8);
+  EXPECT_EQ(open((mnt_ + "/bomb").c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ENOKEY);
+  EXPECT_EQ(Requests() - before, 8);
 }
 
 // 20 opens waiting on a KMS that hangs must not take the threads that serve
