@@ -186,7 +186,22 @@ absl::Status EnvelopeReader::CheckAndDecrypt(
                        begin, "-", std::min(begin + sector, size()) - 1, ")"));
     }
   }
-  return keys_.xts->Transform(first_sector, sector, data);
+  DC_RETURN_IF_ERROR(keys_.xts->Transform(first_sector, sector, data));
+  // Past the end of the plaintext, the last sector holds zeros.
+  const uint64_t last = header_.SectorCount() - 1;
+  const size_t used =
+      static_cast<size_t>(header_.plaintext_length - last * sector);
+  if (used < sector && first_sector <= last &&
+      last < first_sector + data.size() / sector) {
+    const absl::Span<const uint8_t> padding =
+        data.subspan((last - first_sector) * sector + used);
+    if (std::any_of(padding.begin(), padding.end(),
+                    [](uint8_t b) { return b != 0; })) {
+      return absl::DataLossError(absl::StrCat(
+          "sector ", last, " holds bytes that are not zero past the end"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<VerifyReport> EnvelopeReader::Verify(

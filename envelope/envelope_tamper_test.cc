@@ -7,6 +7,7 @@
 #include "base/file_io.h"
 #include "envelope/envelope_reader.h"
 #include "envelope/envelope_writer.h"
+#include "envelope/file_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil.h"
@@ -55,6 +56,39 @@ class TamperTest : public ::testing::Test {
   std::vector<uint8_t> input_;
   EnvelopeHeader header_;
 };
+
+// Only a key holder can change a sector and its tag together; a last
+// sector whose padding is not zero is still damage (FORMAT.md section 5).
+TEST_F(TamperTest, LastSectorPaddingMustBeZeroEvenUnderAValidTag) {
+  ASSERT_OK_AND_ASSIGN(SecretBytes dk, UnwrapDataKey(header_.slots[0], kek_));
+  ASSERT_OK_AND_ASSIGN(
+      FileKeys decrypt,
+      DeriveFileKeys(dk, header_, XtsSectorCipher::Direction::kDecrypt));
+  ASSERT_OK_AND_ASSIGN(
+      FileKeys encrypt,
+      DeriveFileKeys(dk, header_, XtsSectorCipher::Direction::kEncrypt));
+  const uint64_t last = kSectors - 1;
+  std::vector<uint8_t> unit(kSector + kSectorTagSize);
+  UniqueFd fd(open(path_.c_str(), O_RDWR));
+  ASSERT_EQ(pread(fd.get(), unit.data(), unit.size(), SectorFileOffset(last)),
+            static_cast<ssize_t>(unit.size()));
+  const absl::Span<uint8_t> data(unit.data(), kSector);
+  ASSERT_OK(decrypt.xts->Transform(last, kSector, data));
+  data[kSector - 1] = 1;  // in the 100 bytes past the end
+  ASSERT_OK(encrypt.xts->Transform(last, kSector, data));
+  ASSERT_OK(encrypt.tagger->Compute(last, kSector, data,
+                                    absl::MakeSpan(unit).subspan(kSector)));
+  ASSERT_EQ(pwrite(fd.get(), unit.data(), unit.size(), SectorFileOffset(last)),
+            static_cast<ssize_t>(unit.size()));
+
+  ASSERT_OK_AND_ASSIGN(auto reader, OpenWithKek(path_, kek_));
+  std::vector<uint8_t> out(100);
+  EXPECT_OK(reader->ReadAt(0, absl::MakeSpan(out)).status());
+  const absl::Status tail =
+      reader->ReadAt(reader->size() - 10, absl::MakeSpan(out)).status();
+  EXPECT_TRUE(absl::IsDataLoss(tail)) << tail;
+  EXPECT_THAT(tail.message(), HasSubstr("not zero past the end"));
+}
 
 TEST_F(TamperTest, FlippedCiphertextBitFailsOnlyThatSector) {
   for (int bad = 0; bad < kSectors; ++bad) {

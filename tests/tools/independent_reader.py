@@ -198,6 +198,8 @@ def main():
         tweak = i.to_bytes(16, "little")
         dec = Cipher(algorithms.AES(xts_key), modes.XTS(tweak)).decryptor()
         out += dec.update(c) + dec.finalize()
+    if any(out[prefix_length + plaintext_length :]):
+        fail(4, "the last sector is not zero past the end")
     del out[prefix_length + plaintext_length :]
     sys.stdout.buffer.write(out)
 
