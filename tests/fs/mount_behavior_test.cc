@@ -12,9 +12,7 @@
 #include <fstream>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -202,37 +200,6 @@ TEST_F(MountBehaviorTest, EveryWriteIsErofs) {
       fails_erofs(setxattr(core.c_str(), "user.dumpcrypt.key_id", "1", 1, 0)));
   EXPECT_TRUE(fails_erofs(removexattr(core.c_str(), "user.dumpcrypt.key_id")));
   EXPECT_EQ(Xattr(core, "user.dumpcrypt.key_id"), "k1");
-}
-
-// A crash of the daemon must not write its keys and plaintext to a core,
-// and its memory stays out of swap.
-TEST_F(MountBehaviorTest, TheDaemonWritesNoCoreAndLocksItsMemory) {
-  const std::vector<uint8_t> data = RandomBytes(100000, 12);
-  Seal("core.dce", data);
-  StartMount();
-  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
-  const std::string proc = absl::StrCat("/proc/", mount_->pid());
-  const std::vector<uint8_t> limits = ReadFileOrFail(proc + "/limits");
-  std::string core_line;
-  for (absl::string_view line :
-       absl::StrSplit(std::string(limits.begin(), limits.end()), '\n')) {
-    if (absl::StartsWith(line, "Max core file size"))
-      core_line = std::string(line);
-  }
-  EXPECT_THAT(
-      std::vector<std::string>(
-          absl::StrSplit(core_line, ' ', absl::SkipEmpty())),
-      ::testing::ElementsAre("Max", "core", "file", "size", "0", "0", "bytes"));
-  const std::vector<uint8_t> status = ReadFileOrFail(proc + "/status");
-  const std::string text(status.begin(), status.end());
-  const size_t at = text.find("VmLck:");
-  ASSERT_NE(at, std::string::npos);
-  int64_t locked_kb = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(
-      absl::StripAsciiWhitespace(
-          absl::string_view(text).substr(at + 6, text.find("kB", at) - at - 6)),
-      &locked_kb));
-  EXPECT_GT(locked_kb, 0);
 }
 
 TEST_F(MountBehaviorTest, SigtermUnmountsAndExitsZero) {

@@ -1,6 +1,6 @@
-// The mount and the limits of the daemon's descriptors: the files it shows
-// are not bounded by them (it holds one only per open file), and running
-// out of them is logged.
+// The mount and the daemon's limits: the files it shows are not bounded by
+// its descriptors (it holds one only per open file), running out of them is
+// logged; it writes no core and locks its memory.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +8,11 @@
 #include <filesystem>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "tests/fs/mount_test_base.h"
 
@@ -88,6 +91,37 @@ TEST_F(MountLimitsTest, MoreFilesThanTheHardFdLimitAreServed) {
   const std::string log = Log();
   EXPECT_THAT(log, HasSubstr("as many files open as its limit allows (64)"));
   EXPECT_EQ(log.find("as many files"), log.rfind("as many files"));
+}
+
+// A crash of the daemon must not write its keys and plaintext to a core,
+// and its memory stays out of swap.
+TEST_F(MountLimitsTest, TheDaemonWritesNoCoreAndLocksItsMemory) {
+  const std::vector<uint8_t> data = RandomBytes(100000, 12);
+  Seal("core.dce", data);
+  StartMount();
+  EXPECT_TRUE(ReadFileOrFail(mnt_ + "/core") == data);
+  const std::string proc = absl::StrCat("/proc/", mount_->pid());
+  const std::vector<uint8_t> limits = ReadFileOrFail(proc + "/limits");
+  std::string core_line;
+  for (absl::string_view line :
+       absl::StrSplit(std::string(limits.begin(), limits.end()), '\n')) {
+    if (absl::StartsWith(line, "Max core file size"))
+      core_line = std::string(line);
+  }
+  EXPECT_THAT(
+      std::vector<std::string>(
+          absl::StrSplit(core_line, ' ', absl::SkipEmpty())),
+      ::testing::ElementsAre("Max", "core", "file", "size", "0", "0", "bytes"));
+  const std::vector<uint8_t> status = ReadFileOrFail(proc + "/status");
+  const std::string text(status.begin(), status.end());
+  const size_t at = text.find("VmLck:");
+  ASSERT_NE(at, std::string::npos);
+  int64_t locked_kb = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(
+      absl::StripAsciiWhitespace(
+          absl::string_view(text).substr(at + 6, text.find("kB", at) - at - 6)),
+      &locked_kb));
+  EXPECT_GT(locked_kb, 0);
 }
 
 }  // namespace
