@@ -84,17 +84,17 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path,
                                             size_t max_bytes) {
   DC_ASSIGN_OR_RETURN(UniqueFd fd, OpenReadOnly(path, O_NONBLOCK));
   DC_RETURN_IF_ERROR(RequireRegularFile(fd.get()));
-  std::string text(max_bytes + 1, '\0');
-  DC_ASSIGN_OR_RETURN(
-      size_t got,
-      ReadFull(fd.get(), absl::MakeSpan(reinterpret_cast<uint8_t*>(text.data()),
-                                        text.size())));
-  if (got > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("is larger than ", max_bytes, " bytes"));
+  std::string text;
+  uint8_t buf[1 << 14];
+  for (;;) {
+    DC_ASSIGN_OR_RETURN(size_t got, ReadFull(fd.get(), absl::MakeSpan(buf)));
+    text.append(reinterpret_cast<const char*>(buf), got);
+    if (text.size() > max_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("is larger than ", max_bytes, " bytes"));
+    }
+    if (got < sizeof(buf)) return text;
   }
-  text.resize(got);
-  return text;
 }
 
 absl::StatusOr<size_t> ReadFull(int fd, absl::Span<uint8_t> out) {
