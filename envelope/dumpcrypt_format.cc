@@ -91,6 +91,19 @@ class DumpcryptEnvelope final : public Envelope {
                                   out->append(SlotLabel(s));
                                 })}};
     if (m.truncated) out.push_back({"input", "truncated"});
+    if (m.process) {
+      out.insert(out.end(), {{"pid", absl::StrCat(m.process->pid)},
+                             {"uid", absl::StrCat(m.process->uid)},
+                             {"gid", absl::StrCat(m.process->gid)},
+                             {"signal", absl::StrCat(m.process->signal)}});
+    }
+    for (const Attribute& a :
+         std::initializer_list<Attribute>{{"executable", m.executable},
+                                          {"command_line", m.command_line},
+                                          {"cgroup", m.cgroup},
+                                          {"unit", m.unit}}) {
+      if (!a.value.empty()) out.push_back(a);
+    }
     return out;
   }
 
@@ -117,20 +130,30 @@ class DumpcryptEnvelope final : public Envelope {
                            : m.vm_uuid.empty()
                                ? m.vm_name
                                : absl::StrCat(m.vm_name, " (", m.vm_uuid, ")");
-    lines.insert(lines.end(),
-                 {{"dump type", std::string(DumpTypeName(m.type))},
-                  {"world", m.world},
-                  {"created", Rfc3339Unix(m.created_unix)},
-                  {"host", m.host},
-                  {"vm", vm},
-                  {"original name", m.original_name},
-                  {"input", m.truncated ? "TRUNCATED: the core ended before "
-                                          "the data its headers name"
-                                        : ""},
-                  {"file id", HexEncode(h.file_id)},
-                  {"note",
-                   "header fields are authenticated only when the file is "
-                   "opened with its key"}});
+    lines.insert(
+        lines.end(),
+        {{"dump type", std::string(DumpTypeName(m.type))},
+         {"world", m.world},
+         {"created", Rfc3339Unix(m.created_unix)},
+         {"host", m.host},
+         {"vm", vm},
+         {"original name", m.original_name},
+         {"process",
+          m.process ? absl::StrCat("pid ", m.process->pid, ", uid ",
+                                   m.process->uid, ", gid ", m.process->gid,
+                                   ", signal ", m.process->signal)
+                    : ""},
+         {"executable", m.executable},
+         {"command line", m.command_line},
+         {"cgroup", m.cgroup},
+         {"unit", m.unit},
+         {"input", m.truncated ? "TRUNCATED: the core ended before "
+                                 "the data its headers name"
+                               : ""},
+         {"file id", HexEncode(h.file_id)},
+         {"note",
+          "header fields are authenticated only when the file is "
+          "opened with its key"}});
     return lines;
   }
 
@@ -160,8 +183,27 @@ class DumpcryptEnvelope final : public Envelope {
               {"vm_name", m.vm_name},
               {"vm_uuid", m.vm_uuid},
               {"original_name", m.original_name},
-              {"truncated", m.truncated}}},
+              {"truncated", m.truncated},
+              {"process", ProcessJson(m)}}},
             {"authenticated", false}};
+  }
+
+  static nlohmann::json ProcessJson(const DumpMetadata& m) {
+    if (!m.process && m.executable.empty() && m.command_line.empty() &&
+        m.cgroup.empty() && m.unit.empty()) {
+      return nullptr;
+    }
+    nlohmann::json j = {{"executable", m.executable},
+                        {"command_line", m.command_line},
+                        {"cgroup", m.cgroup},
+                        {"unit", m.unit}};
+    if (m.process) {
+      j.update({{"pid", m.process->pid},
+                {"uid", m.process->uid},
+                {"gid", m.process->gid},
+                {"signal", m.process->signal}});
+    }
+    return j;
   }
 
   absl::Status CheckKey(KeyResolver& keys) const override {

@@ -44,7 +44,11 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
         {"host", m.host},
         {"VM name", m.vm_name},
         {"VM uuid", m.vm_uuid},
-        {"original name", m.original_name}}) {
+        {"original name", m.original_name},
+        {"executable", m.executable},
+        {"command line", m.command_line},
+        {"cgroup", m.cgroup},
+        {"unit", m.unit}}) {
     DC_RETURN_IF_ERROR(ValidateText(name, value, 0, kMaxMetadataTextSize));
   }
 
@@ -160,6 +164,20 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
   if (!m.original_name.empty()) {
     PutRecord(w, kRecordOriginalName, m.original_name);
   }
+  if (m.process) {
+    w.U16(kRecordProcess);
+    w.U16(16);
+    for (uint32_t id :
+         {m.process->pid, m.process->uid, m.process->gid, m.process->signal}) {
+      w.U32(id);
+    }
+  }
+  if (!m.executable.empty()) PutRecord(w, kRecordExecutable, m.executable);
+  if (!m.command_line.empty()) {
+    PutRecord(w, kRecordCommandLine, m.command_line);
+  }
+  if (!m.cgroup.empty()) PutRecord(w, kRecordCgroup, m.cgroup);
+  if (!m.unit.empty()) PutRecord(w, kRecordUnit, m.unit);
   if (m.truncated) {
     w.U16(kRecordInputState);
     w.U16(1);
@@ -271,6 +289,24 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
         }
         h.metadata.truncated = true;
         continue;
+      case kRecordProcess:
+        if (len != 16 || h.metadata.process) {
+          return absl::DataLossError("process record is malformed");
+        }
+        h.metadata.process = ProcessIds{v.U32(), v.U32(), v.U32(), v.U32()};
+        continue;
+      case kRecordExecutable:
+        text = &h.metadata.executable;
+        break;
+      case kRecordCommandLine:
+        text = &h.metadata.command_line;
+        break;
+      case kRecordCgroup:
+        text = &h.metadata.cgroup;
+        break;
+      case kRecordUnit:
+        text = &h.metadata.unit;
+        break;
       default:
         if (type & 0x8000) continue;
         return absl::UnimplementedError(

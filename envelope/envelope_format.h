@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ enum RecordType : uint16_t {
   kRecordVmUuid = 0x0015,
   kRecordOriginalName = 0x0016,
   kRecordInputState = 0x8001,  // optional: readers that do not know it skip it
+  kRecordProcess = 0x8002,     // optional, as are the three after it
+  kRecordExecutable = 0x8003,
+  kRecordCommandLine = 0x8004,
+  kRecordCgroup = 0x8005,
+  kRecordUnit = 0x8006,
 };
 
 enum class DumpType : uint8_t {
@@ -66,6 +72,14 @@ absl::string_view DumpTypeName(DumpType type);
 // ParseDumpType is the inverse of DumpTypeName; INVALID_ARGUMENT otherwise.
 absl::StatusOr<DumpType> ParseDumpType(absl::string_view name);
 
+// ProcessIds are the numbers the kernel gives a core_pattern handler.
+struct ProcessIds {
+  uint32_t pid = 0;  // in the initial PID namespace
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t signal = 0;  // that caused the dump
+};
+
 struct DumpMetadata {
   DumpType type = DumpType::kOther;
   std::string world;         // world or process name
@@ -77,6 +91,12 @@ struct DumpMetadata {
   // The writer found its input shorter than the input's own structure says
   // (an ELF core whose program headers name bytes past its end).
   bool truncated = false;
+  // The process that dumped, as a crash-time handler saw it.
+  std::optional<ProcessIds> process;
+  std::string executable;    // path of its executable
+  std::string command_line;  // its arguments, joined by spaces
+  std::string cgroup;        // its cgroup path
+  std::string unit;          // its systemd unit
 };
 
 struct EnvelopeHeader {

@@ -1,5 +1,7 @@
 #include "envelope/envelope_format.h"
 
+#include <algorithm>
+
 #include "gtest/gtest.h"
 #include "tests/testutil.h"
 
@@ -164,6 +166,41 @@ TEST(EnvelopeFormatTest, TheInputStateRecordSaysTruncatedAndNothingElse) {
               absl::string_view::npos)
         << status;
   }
+}
+
+TEST(EnvelopeFormatTest, ProcessRecordsRoundTripAndAreBoundedLikeTheOthers) {
+  EnvelopeHeader h = SampleHeader();
+  h.metadata.process = ProcessIds{4242, 1000, 100, 11};
+  h.metadata.executable = "/usr/bin/crashme";
+  h.metadata.command_line = "crashme --mib 4";
+  h.metadata.cgroup = "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope";
+  h.metadata.unit = "machine-qemu\\x2d1\\x2dvm1.scope";
+  const std::vector<uint8_t> b = Encoded(h);
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(b));
+  ASSERT_TRUE(out.metadata.process.has_value());
+  EXPECT_EQ(out.metadata.process->pid, 4242u);
+  EXPECT_EQ(out.metadata.process->uid, 1000u);
+  EXPECT_EQ(out.metadata.process->gid, 100u);
+  EXPECT_EQ(out.metadata.process->signal, 11u);
+  EXPECT_EQ(out.metadata.executable, h.metadata.executable);
+  EXPECT_EQ(out.metadata.command_line, h.metadata.command_line);
+  EXPECT_EQ(out.metadata.cgroup, h.metadata.cgroup);
+  EXPECT_EQ(out.metadata.unit, h.metadata.unit);
+  // The process record: 02 80 10 00, then pid 4242 = 0x1092.
+  const uint8_t process[] = {0x02, 0x80, 16, 0, 0x92, 0x10, 0, 0};
+  auto at =
+      std::search(b.begin(), b.end(), std::begin(process), std::end(process));
+  ASSERT_NE(at, b.end());
+  std::vector<uint8_t> twice = b;
+  const size_t offset = at - b.begin();
+  twice.insert(twice.begin() + offset, b.begin() + offset,
+               b.begin() + offset + 20);
+  const uint32_t len = static_cast<uint32_t>(twice.size());
+  for (int i = 0; i < 4; ++i)
+    twice[12 + i] = static_cast<uint8_t>(len >> (8 * i));
+  EXPECT_TRUE(absl::IsDataLoss(ParseHeader(twice).status()));
+  h.metadata.unit = "bad\nunit";
+  EXPECT_TRUE(absl::IsInvalidArgument(EncodeHeader(&h).status()));
 }
 
 TEST(EnvelopeFormatTest, DefaultTypeAndUnknownTimeHaveNoRecordAndReEncode) {
