@@ -46,9 +46,8 @@ std::string Expiry(int32_t serial) {
 
 std::string KernelKeyCache::Description(const KeyRef& ref) {
   return absl::StrCat(
-      kPrefix,
-      absl::StrReplaceAll(ref.provider, {{"%", "%25"}, {":", "%3A"}}), ":",
-      ref.key_id);
+      kPrefix, absl::StrReplaceAll(ref.provider, {{"%", "%25"}, {":", "%3A"}}),
+      ":", ref.key_id);
 }
 
 absl::StatusOr<std::unique_ptr<KernelKeyCache>> KernelKeyCache::Open(
@@ -64,8 +63,8 @@ absl::StatusOr<std::unique_ptr<KernelKeyCache>> KernelKeyCache::Open(
                        "' is not in this user's keyring (load it with "
                        "`dumpcrypt keycache load`)"));
     }
-    key_serial_t made = add_key("keyring", name.c_str(), nullptr, 0,
-                                KEY_SPEC_USER_KEYRING);
+    key_serial_t made =
+        add_key("keyring", name.c_str(), nullptr, 0, KEY_SPEC_USER_KEYRING);
     if (made < 0) {
       return KeyringError(errno, absl::StrCat("keyring '", name, "'"));
     }
@@ -115,8 +114,9 @@ absl::StatusOr<std::vector<KernelKeyCache::Entry>> KernelKeyCache::List()
     if (f.size() != 5 || f[0] != "user" || !absl::StartsWith(f[4], kPrefix)) {
       continue;
     }
-    std::vector<std::string> parts = absl::StrSplit(
-        absl::string_view(f[4]).substr(kPrefix.size()), absl::MaxSplits(':', 1));
+    std::vector<std::string> parts =
+        absl::StrSplit(absl::string_view(f[4]).substr(kPrefix.size()),
+                       absl::MaxSplits(':', 1));
     if (parts.size() != 2) continue;
     Entry e;
     e.ref.provider =
@@ -161,8 +161,8 @@ absl::StatusOr<SecretBytes> KernelKeyCache::Resolve(const KeyRef& ref) {
                              reinterpret_cast<char*>(kek.data()), kek.size());
   if (n < 0) return KeyringError(errno, "kernel key cache");
   if (n != 32) {
-    return absl::DataLossError(absl::StrCat(
-        "the kernel key cache holds ", n, " bytes for it, not 32"));
+    return absl::DataLossError(absl::StrCat("the kernel key cache holds ", n,
+                                            " bytes for it, not 32"));
   }
   return kek;
 }

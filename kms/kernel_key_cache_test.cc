@@ -25,7 +25,8 @@ class KernelKeyCacheTest : public ::testing::Test {
   void TearDown() override {
     if (cache_ == nullptr) return;
     ASSERT_TRUE(cache_->Flush().ok());
-    long ring = keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", name_.c_str(), 0);
+    long ring =
+        keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", name_.c_str(), 0);
     if (ring >= 0) keyctl_unlink(ring, KEY_SPEC_USER_KEYRING);
   }
 
@@ -38,12 +39,14 @@ TEST_F(KernelKeyCacheTest, KeysRoundTripByProviderAndKeyId) {
   const SecretBytes b = SecretBytes::CopyOf(RandomBytes(32, 2));
   ASSERT_TRUE(cache_->Put({"kms:a%", "host-key"}, a, absl::Hours(1)).ok());
   ASSERT_TRUE(cache_->Put({"kms-b", "vm:1"}, b, absl::Hours(1)).ok());
-  ASSERT_OK_AND_ASSIGN(SecretBytes got, cache_->Resolve({"kms:a%", "host-key"}));
+  ASSERT_OK_AND_ASSIGN(SecretBytes got,
+                       cache_->Resolve({"kms:a%", "host-key"}));
   EXPECT_TRUE(got.Equals(a));
   ASSERT_OK_AND_ASSIGN(got, cache_->Resolve({"kms-b", "vm:1"}));
   EXPECT_TRUE(got.Equals(b));
   EXPECT_TRUE(absl::IsNotFound(cache_->Resolve({"kms-b", "vm:2"}).status()));
-  EXPECT_TRUE(absl::IsNotFound(cache_->Resolve({"kms-a", "host-key"}).status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(cache_->Resolve({"kms-a", "host-key"}).status()));
 
   ASSERT_OK_AND_ASSIGN(auto entries, cache_->List());
   ASSERT_EQ(entries.size(), 2u);

@@ -16,6 +16,9 @@ void AddKmsCommands(CLI::App& app, int* exit_code);
 void AddKeysCommand(CLI::App& app, int* exit_code);
 void AddRekeyCommands(CLI::App& app, int* exit_code);
 void AddBundleCommand(CLI::App& app, int* exit_code);
+void AddCoreHandlerCommand(CLI::App& app, int* exit_code);
+void AddKeycacheCommands(CLI::App& app, int* exit_code);
+void AddListCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   AddRekeyCommands(app, &exit_code);
   AddBundleCommand(app, &exit_code);
   AddKmsCommands(app, &exit_code);
+  AddCoreHandlerCommand(app, &exit_code);
+  AddKeycacheCommands(app, &exit_code);
+  AddListCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
