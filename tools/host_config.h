@@ -72,7 +72,7 @@ struct HostConfig {
   std::vector<KeyRef> Keys() const;
 };
 
-// LoadHostConfig reads `path` (see docs/host.toml.example). INVALID_ARGUMENT
+// LoadHostConfig reads `path` (every key: docs/host.toml.example). INVALID_ARGUMENT
 // naming the file, line and key of the first error, including unknown keys.
 absl::StatusOr<HostConfig> LoadHostConfig(const std::string& path);
 
