@@ -94,6 +94,14 @@ TEST_F(HostConfigTest, ErrorsNameTheFileLineAndKey) {
   EXPECT_THAT(c.status().message(), HasSubstr("must be one of"));
 }
 
+TEST(HostConfigExampleTest, TheDocumentedExampleLoads) {
+  auto c = LoadHostConfig(std::string(DUMPCRYPT_SOURCE_DIR) +
+                          "/docs/host.toml.example");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rules.size(), 2u);
+  EXPECT_EQ(c->rate_limit, 10u);
+}
+
 TEST(ByteSizeTest, UnitsArePowersOf1024) {
   EXPECT_EQ(*ParseByteSize("512"), 512u);
   EXPECT_EQ(*ParseByteSize("4k"), 4096u);
