@@ -168,18 +168,23 @@ class Handler {
       if (cut) break;
     }
     event_.size = (*writer)->bytes_in();
+    std::string short_by;
     if (cut) {
-      event_.reason =
-          absl::StrCat("cut at max_size (", config_.max_size, " bytes)");
+      short_by = absl::StrCat("cut at max_size (", config_.max_size, " bytes)");
     } else if (elf.Truncated()) {
-      event_.reason = absl::StrCat("the core is truncated: ", elf.fed(),
-                                   " bytes of ", *elf.NeededSize());
+      short_by = absl::StrCat("the core is truncated: ", elf.fed(),
+                              " bytes of ", *elf.NeededSize());
+    }
+    if (!short_by.empty()) {
+      event_.reason = event_.reason.empty()
+                          ? short_by
+                          : absl::StrCat(event_.reason, "; ", short_by);
     }
     if (cut || elf.Truncated()) (*writer)->MarkTruncated();
     absl::Status status = (*writer)->Finish();
     if (!status.ok()) return DropWrite(status);
     event_.file = out;
-    if (!event_.reason.empty() && event_.event == kEventSealed) {
+    if (!short_by.empty() && event_.event == kEventSealed) {
       event_.event = kEventTruncated;
     }
     Record();

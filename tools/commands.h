@@ -19,6 +19,7 @@ void AddBundleCommand(CLI::App& app, int* exit_code);
 void AddCoreHandlerCommand(CLI::App& app, int* exit_code);
 void AddKeycacheCommands(CLI::App& app, int* exit_code);
 void AddListCommand(CLI::App& app, int* exit_code);
+void AddDebugCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   AddCoreHandlerCommand(app, &exit_code);
   AddKeycacheCommands(app, &exit_code);
   AddListCommand(app, &exit_code);
+  AddDebugCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -251,6 +252,21 @@ TEST_F(CoreHandlerTest, EachRuleSealsUnderItsKeyAndGdbSeesThePlaintextCore) {
     shown.resize(shown.size() - 4);  // ".dce"
     EXPECT_EQ(WithoutAddresses(GdbFrames(crashme_, shown)), want) << shown;
   }
+  mount->reset();
+
+  // `dumpcrypt debug` finds the executable in the header and runs gdb
+  // through a private mount of its own, which it removes.
+  const std::string file = Events().back()["file"];
+  const ToolResult r = Run(
+      {"debug", "--keystore", ks_, file, "--", "-batch", "-nx", "-ex", "bt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string frames;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    if (absl::StartsWith(line, "#")) absl::StrAppend(&frames, line, "\n");
+  }
+  EXPECT_EQ(WithoutAddresses(frames), want) << r.out << r.err;
+  EXPECT_EQ(RunTool({"grep", "-c", "dumpcrypt-debug", "/proc/mounts"}).out,
+            "0\n");
 }
 
 TEST_F(CoreHandlerTest, TheKeyringAloneSealsWithNoOtherSource) {
@@ -347,6 +363,19 @@ TEST_F(CoreHandlerTest, AFullFileSystemAndTheRateLimitDropDumpsLeavingNothing) {
   const ToolResult r =
       RunTool({"grep", "-rl", "dumpcrypt-demo-marker", dumps_});
   EXPECT_EQ(r.exit_code, 1) << r.out;
+}
+
+TEST_F(CoreHandlerTest, ACoreOverMaxSizeIsCutAndMarkedTruncated) {
+  WriteConfig("keystore = \"ks\"\nmax_size = \"64K\"");
+  UseHandler();
+  Crash("");
+  const nlohmann::json e = Events().back();
+  EXPECT_EQ(e["event"], "dump_truncated") << e;
+  EXPECT_EQ(e["size"], 64 << 10);
+  EXPECT_THAT(std::string(e["reason"]), HasSubstr("cut at max_size"));
+  const nlohmann::json d = Describe(e["file"]);
+  EXPECT_EQ(d["dump"]["truncated"], true);
+  EXPECT_EQ(d["size"], 64 << 10);
 }
 
 }  // namespace
