@@ -12,6 +12,7 @@
 #include "envelope/envelope_format.h"
 #include "envelope/envelope_opener.h"
 #include "envelope/envelope_reader.h"
+#include "envelope/flattened_view.h"
 #include "nlohmann/json.hpp"
 
 namespace dumpcrypt {
@@ -71,7 +72,9 @@ class DumpcryptEnvelope final : public Envelope {
     return SlotLabel(header_.slots.front());
   }
 
-  uint64_t shown_size() const override { return header_.DecryptedSize(); }
+  uint64_t shown_size() const override {
+    return header_.metadata.flattened_size.value_or(header_.DecryptedSize());
+  }
 
   std::vector<Attribute> Attributes() const override {
     const DumpMetadata& m = header_.metadata;
@@ -91,6 +94,7 @@ class DumpcryptEnvelope final : public Envelope {
                                   out->append(SlotLabel(s));
                                 })}};
     if (m.truncated) out.push_back({"input", "truncated"});
+    if (m.flattened_size) out.push_back({"layout", "makedumpfile-flattened"});
     if (m.process) {
       out.insert(out.end(), {{"pid", absl::StrCat(m.process->pid)},
                              {"uid", absl::StrCat(m.process->uid)},
@@ -147,8 +151,16 @@ class DumpcryptEnvelope final : public Envelope {
          {"command line", m.command_line},
          {"cgroup", m.cgroup},
          {"unit", m.unit},
-         {"input", m.truncated ? "TRUNCATED: the core ended before "
-                                 "the data its headers name"
+         {"layout",
+          m.flattened_size
+              ? absl::StrCat("a makedumpfile flattened stream of ",
+                             h.plaintext_length,
+                             " bytes, shown as the file it describes (",
+                             *m.flattened_size,
+                             " bytes, what makedumpfile -R would write)")
+              : ""},
+         {"input", m.truncated ? "TRUNCATED: the input ended before "
+                                 "the data its own headers name"
                                : ""},
          {"file id", HexEncode(h.file_id)},
          {"note",
@@ -162,30 +174,33 @@ class DumpcryptEnvelope final : public Envelope {
     nlohmann::json slots = nlohmann::json::array();
     for (const KeySlot& s : h.slots) slots.push_back(SlotJson(s));
     const DumpMetadata& m = h.metadata;
-    return {{"format", "dumpcrypt"},
-            {"version", h.version},
-            {"cipher", "AES-256-XTS"},
-            {"sector_size", h.sector_size},
-            {"integrity", h.integrity ? "aes-gmac-per-sector" : "none"},
-            {"size", h.DecryptedSize()},
-            {"prefix_length", h.prefix_length},
-            {"plaintext_length", h.plaintext_length},
-            {"data_offset", h.data_offset},
-            {"file_id", HexEncode(h.file_id)},
-            {"provider", h.primary_key().provider},
-            {"key_id", h.primary_key().key_id},
-            {"key_slots", slots},
-            {"dump",
-             {{"type", std::string(DumpTypeName(m.type))},
-              {"world", m.world},
-              {"created", Rfc3339Unix(m.created_unix)},
-              {"host", m.host},
-              {"vm_name", m.vm_name},
-              {"vm_uuid", m.vm_uuid},
-              {"original_name", m.original_name},
-              {"truncated", m.truncated},
-              {"process", ProcessJson(m)}}},
-            {"authenticated", false}};
+    return {
+        {"format", "dumpcrypt"},
+        {"version", h.version},
+        {"cipher", "AES-256-XTS"},
+        {"sector_size", h.sector_size},
+        {"integrity", h.integrity ? "aes-gmac-per-sector" : "none"},
+        {"size", shown_size()},
+        {"layout", m.flattened_size ? nlohmann::json("makedumpfile-flattened")
+                                    : nlohmann::json(nullptr)},
+        {"prefix_length", h.prefix_length},
+        {"plaintext_length", h.plaintext_length},
+        {"data_offset", h.data_offset},
+        {"file_id", HexEncode(h.file_id)},
+        {"provider", h.primary_key().provider},
+        {"key_id", h.primary_key().key_id},
+        {"key_slots", slots},
+        {"dump",
+         {{"type", std::string(DumpTypeName(m.type))},
+          {"world", m.world},
+          {"created", Rfc3339Unix(m.created_unix)},
+          {"host", m.host},
+          {"vm_name", m.vm_name},
+          {"vm_uuid", m.vm_uuid},
+          {"original_name", m.original_name},
+          {"truncated", m.truncated},
+          {"process", ProcessJson(m)}}},
+        {"authenticated", false}};
   }
 
   static nlohmann::json ProcessJson(const DumpMetadata& m) {
@@ -217,8 +232,12 @@ class DumpcryptEnvelope final : public Envelope {
       return absl::AbortedError("no longer an envelope");
     if (!header.ok()) return header.status();
     DC_ASSIGN_OR_RETURN(SecretBytes data_key, UnlockDataKey(*header, keys));
-    return EnvelopeReader::Open(std::move(fd), *std::move(header), data_key,
-                                base_, length_);
+    const std::optional<uint64_t> flattened = header->metadata.flattened_size;
+    DC_ASSIGN_OR_RETURN(std::unique_ptr<EnvelopeView> view,
+                        EnvelopeReader::Open(std::move(fd), *std::move(header),
+                                             data_key, base_, length_));
+    if (!flattened) return view;
+    return OpenFlattened(std::move(view), *flattened);
   }
 
  private:

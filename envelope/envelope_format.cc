@@ -33,6 +33,12 @@ absl::Status CheckLayout(const EnvelopeHeader& h) {
   if (h.plaintext_length > kMaxPlaintextLength) {
     return absl::InvalidArgumentError("plaintext length is over 2^60");
   }
+  if (h.metadata.flattened_size &&
+      (h.prefix_length != 0 ||
+       *h.metadata.flattened_size > kMaxPlaintextLength)) {
+    return absl::InvalidArgumentError(
+        "a flattened layout with a prefix or over 2^60 bytes");
+  }
   if (h.slots.empty()) return absl::InvalidArgumentError("no key slot");
   if (h.slots.size() > kMaxSlots) {
     return absl::InvalidArgumentError(
@@ -164,6 +170,12 @@ absl::StatusOr<std::vector<uint8_t>> EncodeHeader(EnvelopeHeader* h) {
   if (!m.original_name.empty()) {
     PutRecord(w, kRecordOriginalName, m.original_name);
   }
+  if (m.flattened_size) {
+    w.U16(kRecordLayout);
+    w.U16(kLayoutRecordSize - 4);
+    w.U8(kLayoutFlattened);
+    w.U64(*m.flattened_size);
+  }
   if (m.process) {
     w.U16(kRecordProcess);
     w.U16(16);
@@ -289,6 +301,18 @@ absl::StatusOr<EnvelopeHeader> ParseHeader(absl::Span<const uint8_t> bytes) {
         }
         h.metadata.truncated = true;
         continue;
+      case kRecordLayout: {
+        const uint8_t kind = v.U8();
+        if (len != kLayoutRecordSize - 4 || h.metadata.flattened_size) {
+          return absl::DataLossError("layout record is malformed");
+        }
+        if (kind != kLayoutFlattened) {
+          return absl::UnimplementedError(
+              absl::StrCat("unknown layout kind ", kind));
+        }
+        h.metadata.flattened_size = v.U64();
+        continue;
+      }
       case kRecordProcess:
         if (len != 16 || h.metadata.process) {
           return absl::DataLossError("process record is malformed");

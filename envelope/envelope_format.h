@@ -37,9 +37,13 @@ inline constexpr uint64_t kMaxPlaintextLength = uint64_t{1} << 60;
 inline constexpr uint8_t kCipherAes256Xts = 1;
 inline constexpr uint16_t kFlagIntegrity = 1;
 inline constexpr uint8_t kInputTruncated = 1;  // the input state record's value
-// Room a writer keeps between the header it starts with and the prefix, for
-// an input state record added when the input ends.
+// Room a writer keeps between the header it starts with and the prefix,
+// for the records it adds when the input ends: input state and layout.
 inline constexpr uint32_t kInputStateRecordSize = 5;
+// The layout record's kind for a makedumpfile flattened stream, and the
+// record's size.
+inline constexpr uint8_t kLayoutFlattened = 1;
+inline constexpr uint32_t kLayoutRecordSize = 13;
 
 // Record types of the header's variable part. Types with the high bit set
 // are optional: readers that do not know them skip them.
@@ -52,6 +56,7 @@ enum RecordType : uint16_t {
   kRecordVmName = 0x0014,
   kRecordVmUuid = 0x0015,
   kRecordOriginalName = 0x0016,
+  kRecordLayout = 0x0017,
   kRecordInputState = 0x8001,  // optional: readers that do not know it skip it
   kRecordProcess = 0x8002,     // optional, as are the three after it
   kRecordExecutable = 0x8003,
@@ -91,6 +96,9 @@ struct DumpMetadata {
   // The writer found its input shorter than the input's own structure says
   // (an ELF core whose program headers name bytes past its end).
   bool truncated = false;
+  // The plaintext is a makedumpfile flattened stream, shown as the file of
+  // this size that it describes (envelope/flattened_view.h).
+  std::optional<uint64_t> flattened_size;
   // The process that dumped, as a crash-time handler saw it.
   std::optional<ProcessIds> process;
   std::string executable;    // path of its executable

@@ -203,6 +203,25 @@ TEST(EnvelopeFormatTest, ProcessRecordsRoundTripAndAreBoundedLikeTheOthers) {
   EXPECT_TRUE(absl::IsInvalidArgument(EncodeHeader(&h).status()));
 }
 
+TEST(EnvelopeFormatTest, TheLayoutRecordIsRequiredKnowledge) {
+  EnvelopeHeader h = SampleHeader();
+  h.prefix_length = 0;
+  h.metadata.flattened_size = 123456;
+  const std::vector<uint8_t> b = Encoded(h);
+  ASSERT_OK_AND_ASSIGN(EnvelopeHeader out, ParseHeader(b));
+  EXPECT_EQ(out.metadata.flattened_size, 123456u);
+  const uint8_t layout[] = {0x17, 0x00, 9, 0, kLayoutFlattened};
+  auto at =
+      std::search(b.begin(), b.end(), std::begin(layout), std::end(layout));
+  ASSERT_NE(at, b.end());
+  std::vector<uint8_t> other_kind = b;
+  other_kind[at - b.begin() + 4] = 2;
+  EXPECT_TRUE(absl::IsUnimplemented(ParseHeader(other_kind).status()));
+  // With a prefix it cannot be: a writer refuses it.
+  h.prefix_length = 4096;
+  EXPECT_TRUE(absl::IsInvalidArgument(EncodeHeader(&h).status()));
+}
+
 TEST(EnvelopeFormatTest, DefaultTypeAndUnknownTimeHaveNoRecordAndReEncode) {
   EnvelopeHeader h = SampleHeader();
   h.metadata.type = DumpType::kOther;

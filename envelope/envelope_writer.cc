@@ -70,12 +70,13 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
   }
   DC_ASSIGN_OR_RETURN(header.slots, slots(data_key));
   // Encode once to learn the header length; at the end it grows at most by
-  // an input state record.
+  // an input state and a layout record.
   header.data_offset = kMaxPlaintextLength;
   DC_ASSIGN_OR_RETURN(std::vector<uint8_t> body, EncodeHeader(&header));
   const uint64_t used =
       uint64_t{header.header_length} +
       (header.metadata.truncated ? 0 : kInputStateRecordSize) +
+      (header.metadata.flattened_size ? 0 : kLayoutRecordSize) +
       options.prefix_bytes;
   header.data_offset =
       (used + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
@@ -96,6 +97,7 @@ absl::Status EnvelopeWriter::Write(absl::Span<const uint8_t> data) {
     prefix_.insert(prefix_.end(), data.begin(), data.begin() + n);
     data.remove_prefix(n);
   }
+  if (header_.prefix_length == 0) flattened_.Feed(data);
   while (!data.empty()) {
     const size_t n = std::min(data.size(), batch_.size() - batch_fill_);
     std::memcpy(batch_.data() + batch_fill_, data.data(), n);
@@ -174,6 +176,10 @@ absl::Status EnvelopeWriter::Finish() {
   DC_RETURN_IF_ERROR(FlushSectors(true));
   header_.plaintext_length = plaintext;
   header_.prefix_length = static_cast<uint32_t>(prefix_.size());
+  if (header_.prefix_length == 0 && flattened_.flattened()) {
+    header_.metadata.flattened_size = flattened_.size();
+    if (!flattened_.complete()) header_.metadata.truncated = true;
+  }
   DC_ASSIGN_OR_RETURN(std::vector<uint8_t> body, EncodeHeader(&header_));
   DC_ASSIGN_OR_RETURN(Sha256Digest tag,
                       HeaderTag(keys_.header_key, body, prefix_));

@@ -14,6 +14,7 @@
 #include "crypto/secret_bytes.h"
 #include "envelope/envelope_format.h"
 #include "envelope/file_keys.h"
+#include "envelope/flattened_view.h"
 
 namespace dumpcrypt {
 
@@ -31,7 +32,10 @@ struct SealOptions {
 // the output's folder, with no magic until complete, renamed to the output
 // only in Finish. Destroying a writer that did not finish removes the
 // temporary file: an interrupted seal never leaves a file under the output
-// name, nor one that looks complete. Not thread-safe.
+// name, nor one that looks complete. Input that is a makedumpfile flattened
+// stream (`makedumpfile -F`) is recognised as it passes: the envelope then
+// shows the file the stream describes (FORMAT.md, the layout record). Not
+// thread-safe.
 class EnvelopeWriter {
  public:
   // Create checks the options, makes the data key and wraps it under `kek`
@@ -57,6 +61,12 @@ class EnvelopeWriter {
   // MarkTruncated records in the header that the input ended early (an ELF
   // core missing some of its segments' bytes).
   void MarkTruncated() { header_.metadata.truncated = true; }
+  // truncated: MarkTruncated was called, or (after Finish) the input was a
+  // makedumpfile flattened stream without its end record.
+  bool truncated() const { return header_.metadata.truncated; }
+  // flattened: (after Finish) the input was a makedumpfile flattened stream,
+  // and the envelope shows the file it describes.
+  bool flattened() const { return header_.metadata.flattened_size.has_value(); }
   // Finish writes the last sector and the header, syncs, and renames into
   // place. After an error the writer is unusable and the output absent.
   absl::Status Finish();
@@ -72,6 +82,7 @@ class EnvelopeWriter {
   EnvelopeHeader header_;
   const FileKeys keys_;
   std::vector<uint8_t> prefix_;
+  FlattenedScan flattened_;
   std::vector<uint8_t> batch_;  // plaintext of whole sectors, then ciphertext
   std::vector<uint8_t> tags_;
   size_t batch_fill_ = 0;

@@ -130,13 +130,15 @@ int RunSeal(const SealFlags& f) {
   if (elf.Truncated()) (*writer)->MarkTruncated();
   absl::Status status = (*writer)->Finish();
   if (!status.ok()) return Fail(cmd, Prefix(status, f.output));
-  if (elf.Truncated()) {
-    return Fail(
-        cmd, absl::DataLossError(absl::StrCat(
-                 f.input == "-" ? "standard input" : f.input,
-                 ": the ELF core is truncated: ", elf.fed(), " bytes of the ",
-                 *elf.NeededSize(), " its program headers name; sealed to ",
-                 f.output, " and marked truncated")));
+  if ((*writer)->truncated()) {
+    const std::string why =
+        elf.Truncated() ? absl::StrCat("the ELF core is truncated: ", elf.fed(),
+                                       " bytes of the ", *elf.NeededSize(),
+                                       " its program headers name")
+                        : "the makedumpfile flattened stream has no end record";
+    return Fail(cmd, absl::DataLossError(absl::StrCat(
+                         f.input == "-" ? "standard input" : f.input, ": ", why,
+                         "; sealed to ", f.output, " and marked truncated")));
   }
   return kExitOk;
 }

@@ -137,6 +137,7 @@ def main():
 
     # Section 3: records.
     slots = []
+    layout_size = None
     pos, end = 64, header_length - 32
     while pos < end:
         rtype, length = struct.unpack_from("<HH", data, pos)
@@ -148,6 +149,12 @@ def main():
             if not value:
                 fail(4, "empty key slot")
             slots.append(parse_slot(value))
+        elif rtype == 0x0017:
+            if len(value) != 9 or layout_size is not None:
+                fail(4, "bad layout record")
+            if value[0] != 1:
+                fail(1, f"unknown layout kind {value[0]}")
+            (layout_size,) = struct.unpack_from("<Q", value, 1)
         elif not rtype & 0x8000 and rtype not in range(0x10, 0x17):
             fail(1, f"unknown required record {rtype:#06x}")
     if not slots:
@@ -201,7 +208,36 @@ def main():
     if any(out[prefix_length + plaintext_length :]):
         fail(4, "the last sector is not zero past the end")
     del out[prefix_length + plaintext_length :]
+    if layout_size is not None:
+        if prefix_length:
+            fail(4, "a layout record with a prefix")
+        out = rearranged(bytes(out), layout_size)
     sys.stdout.buffer.write(out)
+
+
+def rearranged(flat, size):
+    """The file a makedumpfile flattened stream describes (section 3)."""
+    if len(flat) < 4096 or flat[:16] != b"makedumpfile".ljust(16, b"\0") or struct.unpack_from(">qq", flat, 16) != (1, 1):
+        fail(4, "no flattened header")
+    out = bytearray()
+    pos = 4096
+    while pos + 16 <= len(flat):
+        offset, length = struct.unpack_from(">qq", flat, pos)
+        if (offset, length) == (-1, -1):
+            if pos + 16 != len(flat):
+                fail(4, "bytes after the end record")
+            break
+        if offset < 0 or length < 0 or offset > 1 << 60 or length > 1 << 60:
+            fail(4, "impossible flattened record")
+        data = flat[pos + 16 : pos + 16 + length]
+        if data:
+            if len(out) < offset + len(data):
+                out.extend(bytes(offset + len(data) - len(out)))
+            out[offset : offset + len(data)] = data
+        pos += 16 + length
+    if len(out) != size:
+        fail(4, "the flattened stream describes another size")
+    return bytes(out)
 
 
 if __name__ == "__main__":
