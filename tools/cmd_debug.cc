@@ -138,6 +138,11 @@ int RunDebug(const DebugFlags& f) {
     return UsageError(cmd, absl::InvalidArgumentError(
                                f.file + " names no executable: give --exe"));
   }
+  if (!f.keys.key_hex.empty()) {
+    return UsageError(cmd, absl::InvalidArgumentError(
+                               "the mount takes no --key-hex: give --keystore, "
+                               "--kms, --password-file or --identity"));
+  }
   // Fail here, with the cause, rather than inside gdb.
   auto resolver = f.keys.MakeResolver();
   if (!resolver.ok()) return Fail(cmd, resolver.status(), true);
