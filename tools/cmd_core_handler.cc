@@ -114,6 +114,12 @@ class Handler {
     } else {
       why = sources.status();
     }
+    if (sources.ok() && !notes.empty()) {
+      // Say also which sources could not be asked.
+      why = absl::Status(why.code(),
+                         absl::StrCat(why.message(), " (and ",
+                                      absl::StrJoin(notes, "; "), ")"));
+    }
     if (config_.on_no_key != NoKeyAction::kRecipient) return why;
     NewSlotFlags to_recipients;
     to_recipients.recipients = config_.recipients;
