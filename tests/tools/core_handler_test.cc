@@ -17,8 +17,11 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kms/kmip_provider.h"
+#include "kms/kms_config.h"
 #include "nlohmann/json.hpp"
 #include "tests/fs/mount_fixture.h"
+#include "tests/kms/pykmip_fixture.h"
 #include "tests/run_tool.h"
 #include "tests/testutil.h"
 
@@ -299,6 +302,57 @@ TEST_F(CoreHandlerTest, TheKeyringAloneSealsWithNoOtherSource) {
   const long id =
       keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", ring.c_str(), 0);
   if (id >= 0) keyctl_unlink(id, KEY_SPEC_USER_KEYRING);
+}
+
+TEST_F(CoreHandlerTest, TheKmsAnswersWhileTheCacheIsEmptyThenTheCacheAlone) {
+  auto cluster = PyKmipCluster::Start(dir_.path(), 1);
+  if (!cluster.ok()) GTEST_SKIP() << cluster.status();
+  const std::string kms =
+      (*cluster)->WriteConfig("kms.toml", "kms-a", {(*cluster)->Address(0)});
+  auto kms_config = LoadKmsConfig(kms);
+  ASSERT_TRUE(kms_config.ok()) << kms_config.status();
+  auto provider = KmipProvider::Create(kms_config->providers[0], nullptr);
+  ASSERT_TRUE(provider.ok()) << provider.status();
+  auto id = (*provider)->RegisterKey("host-key",
+                                     SecretBytes::CopyOf(RandomBytes(32, 5)));
+  ASSERT_TRUE(id.ok()) << id.status();
+  const std::string ring = absl::StrCat("dumpcrypt-test-kms-", getpid());
+  WriteText(config_, absl::StrCat(R"(folder = "dumps"
+events = "events.jsonl"
+kms = "kms.toml"
+kms_deadline_ms = 1000
+keyring = ")",
+                                  ring, R"("
+[host_key]
+provider = "kms-a"
+key_id = ")",
+                                  *id, "\"\n"));
+  UseHandler();
+  // No key cache loaded: the KMS answers.
+  Crash("");
+  nlohmann::json e = Events().back();
+  EXPECT_EQ(e["event"], "dump_sealed") << e;
+  EXPECT_EQ(e["key_id"], *id);
+  ToolResult r = Run({"verify", "--kms", kms, e["file"]});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // Loaded, then the KMS goes down: the cache alone seals.
+  r = Run({"keycache", "load", "--config", config_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  (*cluster)->StopServer(0);
+  Crash("");
+  e = Events().back();
+  EXPECT_EQ(e["event"], "dump_sealed") << e;
+  // Neither: nothing is written, and the reason names the KMS.
+  r = Run({"keycache", "flush", "--config", config_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Crash("");
+  e = Events().back();
+  EXPECT_EQ(e["event"], "dump_dropped_no_key") << e;
+  EXPECT_THAT(std::string(e["reason"]), HasSubstr("kms-a"));
+  EXPECT_EQ(FilesIn(dumps_).size(), 2u);
+  const long ring_id =
+      keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", ring.c_str(), 0);
+  if (ring_id >= 0) keyctl_unlink(ring_id, KEY_SPEC_USER_KEYRING);
 }
 
 TEST_F(CoreHandlerTest, AnUnreachableKmsDropsTheDumpOrSealsToTheRecipient) {
