@@ -33,6 +33,7 @@ struct Piece {
 // earlier one where they overlap.
 class Overlay {
  public:
+  // Put lays `p` (length > 0) over what is there.
   void Put(Piece p) {
     const uint64_t end = p.at + p.length;
     auto it = pieces_.lower_bound(p.at);
@@ -220,8 +221,10 @@ absl::StatusOr<std::unique_ptr<EnvelopeView>> OpenFlattened(
     }
     at += kFlatRecordHeaderSize;
     const uint64_t held = std::min<uint64_t>(bytes, length - at);
-    overlay.Put({static_cast<uint64_t>(offset), held, at});
-    if (held > 0) described = std::max(described, offset + held);
+    if (held > 0) {
+      overlay.Put({static_cast<uint64_t>(offset), held, at});
+      described = std::max(described, offset + held);
+    }
     at += held;
   }
   if (described != size) {

@@ -141,6 +141,11 @@ TEST(FlattenedViewTest, MalformedStreamsAndWrongSizesAreDamage) {
   EXPECT_TRUE(scan.malformed());
   EXPECT_TRUE(absl::IsDataLoss(
       OpenFlattened(std::make_unique<MemoryView>(stream), 0).status()));
+  // An empty record inside another's bytes takes nothing away.
+  stream = Flatten({{0, "abcdef"}, {3, ""}});
+  auto view = OpenFlattened(std::make_unique<MemoryView>(stream), 6);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(ReadAll(**view, 6), "abcdef");
   stream = Flatten({{10, "abc"}});
   EXPECT_TRUE(absl::IsDataLoss(
       OpenFlattened(std::make_unique<MemoryView>(stream), 14).status()));
