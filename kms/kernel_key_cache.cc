@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -29,17 +30,18 @@ absl::Status KeyringError(int err, absl::string_view what) {
   return ErrnoStatus(err, what);
 }
 
-// Expiry returns the expiry column /proc/keys shows for `serial`.
-std::string Expiry(int32_t serial) {
+// Expiries maps each key serial (hex, as /proc/keys writes it) to the
+// expiry column /proc/keys shows for it.
+std::map<std::string, std::string> Expiries() {
+  std::map<std::string, std::string> out;
   auto body = ReadRegularFile("/proc/keys", 1 << 22);
-  if (!body.ok()) return "?";
-  const std::string id = absl::StrCat(absl::Hex(serial, absl::kZeroPad8));
+  if (!body.ok()) return out;
   for (absl::string_view line : absl::StrSplit(*body, '\n')) {
     std::vector<absl::string_view> f =
         absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (f.size() > 3 && f[0] == id) return std::string(f[3]);
+    if (f.size() > 3) out[std::string(f[0])] = std::string(f[3]);
   }
-  return "?";
+  return out;
 }
 
 }  // namespace
@@ -103,6 +105,7 @@ absl::StatusOr<std::vector<KernelKeyCache::Entry>> KernelKeyCache::List()
   if (n < 0) return KeyringError(errno, absl::StrCat("keyring '", name_, "'"));
   std::unique_ptr<void, decltype(&std::free)> ids(raw, &std::free);
   std::vector<Entry> out;
+  const std::map<std::string, std::string> expiries = Expiries();
   const auto* serials = static_cast<const key_serial_t*>(raw);
   for (long i = 0; i < n / static_cast<long>(sizeof(key_serial_t)); ++i) {
     char* described = nullptr;
@@ -123,7 +126,9 @@ absl::StatusOr<std::vector<KernelKeyCache::Entry>> KernelKeyCache::List()
         absl::StrReplaceAll(parts[0], {{"%3A", ":"}, {"%25", "%"}});
     e.ref.key_id = parts[1];
     e.serial = serials[i];
-    e.expires = Expiry(serials[i]);
+    auto expiry =
+        expiries.find(absl::StrCat(absl::Hex(serials[i], absl::kZeroPad8)));
+    e.expires = expiry == expiries.end() ? "?" : expiry->second;
     out.push_back(std::move(e));
   }
   return out;

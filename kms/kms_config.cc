@@ -8,11 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "base/file_io.h"
 #include "base/status_macros.h"
-
-// toml++ 3.3 asserts on some malformed input (a table header cut by a
-// newline) before reporting the parse error it then finds: let it report.
-#define TOML_ASSERT(expr) static_cast<void>(0)
-#include "toml++/toml.h"
+#include "kms/toml_file.h"
 
 namespace dumpcrypt {
 namespace {
@@ -23,33 +19,10 @@ absl::Status Error(const std::string& path, const toml::source_region& where,
       absl::StrCat(path, ":", where.begin.line, ": ", key, ": ", what));
 }
 
-// CheckAscii refuses bytes above 0x7F: toml++ 3.3 reaches undefined
-// behaviour on some non-ASCII characters outside strings.
-absl::Status CheckAscii(const std::string& path, const std::string& text) {
-  int line = 1;
-  for (char c : text) {
-    if (c == '\n') ++line;
-    if (static_cast<unsigned char>(c) > 0x7F) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line, ": only ASCII is accepted"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<KmsConfig> LoadKmsConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadRegularFile(path, 1 << 20);
-  if (!text.ok()) return Prefix(text.status(), path);
-  DC_RETURN_IF_ERROR(CheckAscii(path, *text));
-  toml::table root;
-  try {
-    root = toml::parse(*text, path);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ":", e.source().begin.line, ": ", std::string(e.description())));
-  }
+  DC_ASSIGN_OR_RETURN(const toml::table root, ReadTomlFile(path));
   KmsConfig config;
   const std::string base = DirName(path);
   auto resolve_path = [&](const std::string& p) {

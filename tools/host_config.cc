@@ -17,9 +17,7 @@
 #include "kms/kernel_key_cache.h"
 #include "kms/kms_config.h"
 #include "kms/local_keystore.h"
-
-#define TOML_ASSERT(expr) static_cast<void>(0)
-#include "toml++/toml.h"
+#include "kms/toml_file.h"
 
 namespace dumpcrypt::cli {
 namespace {
@@ -197,23 +195,10 @@ absl::StatusOr<uint64_t> ParseByteSize(const std::string& text) {
 }
 
 absl::StatusOr<HostConfig> LoadHostConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadRegularFile(path, 1 << 20);
-  if (!text.ok()) return Prefix(text.status(), path);
-  for (char c : *text) {
-    if (static_cast<unsigned char>(c) > 0x7F) {
-      return absl::InvalidArgumentError(path + ": only ASCII is accepted");
-    }
-  }
-  toml::table root;
-  try {
-    root = toml::parse(*text, path);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ":", e.source().begin.line, ": ", std::string(e.description())));
-  }
+  DC_ASSIGN_OR_RETURN(const toml::table root, ReadTomlFile(path));
   HostConfig c;
   c.path = path;
-  c.keyring = "dumpcrypt";
+  c.keyring = KernelKeyCache::kDefaultKeyring;
   c.events = "/var/log/dumpcrypt/events.jsonl";
   int mode = 0, on_no_key = 0;
   const toml::node* host_key = nullptr;

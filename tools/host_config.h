@@ -72,8 +72,9 @@ struct HostConfig {
   std::vector<KeyRef> Keys() const;
 };
 
-// LoadHostConfig reads `path` (every key: docs/host.toml.example). INVALID_ARGUMENT
-// naming the file, line and key of the first error, including unknown keys.
+// LoadHostConfig reads `path` (every key: docs/host.toml.example).
+// INVALID_ARGUMENT naming the file, line and key of the first error, including
+// unknown keys.
 absl::StatusOr<HostConfig> LoadHostConfig(const std::string& path);
 
 // OpenKeySources opens the configured key sources as one chain: the kernel
