@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "base/work_queue.h"
 #include "fs/device_poller.h"
 #include "fs/errno_map.h"
+#include "fs/init_reply.h"
 #include "fs/log.h"
 #include "fs/open_file.h"
 #include "fs/read_ahead.h"
@@ -29,8 +31,10 @@ namespace {
 constexpr int kKeyWaitThreads = 8;
 
 struct Session {
-  Tree* tree;
-  ServeOptions options;
+  Session(Tree* t, const ServeOptions& o) : tree(t), options(o) {}
+
+  Tree* const tree;
+  const ServeOptions options;
   fuse_session* se = nullptr;
   // Open files, deleted at the end if the kernel never released them, so
   // that their keys are cleansed at exit too.
@@ -38,6 +42,7 @@ struct Session {
   std::set<OpenFile*> open ABSL_GUARDED_BY(mu);
   // Set while the session reads its device through it.
   std::unique_ptr<DevicePoller> poller;
+  std::atomic<bool> init_replied{false};
   // Opens that may wait on a key source run here, never on the threads
   // that serve reads and lookups (set while the loop runs).
   std::unique_ptr<WorkQueue> key_waits;
@@ -207,8 +212,8 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   delete file;
   fuse_reply_err(req, 0);
-  // Even with direct_io, a private mapping reads through the page cache;
-  // what it left there goes when its file is released.
+  // Even with direct_io, a mapping reads through the page cache; what it
+  // left there goes when its file is released (after its last munmap).
   if (s.options.direct_io) fuse_lowlevel_notify_inval_inode(s.se, ino, 0, 0);
 }
 
@@ -284,26 +289,36 @@ fuse_lowlevel_ops MakeOps() {
   return ops;
 }
 
-// PollDevice makes the session read its device through a DevicePoller.
-void PollDevice(Session& s) {
+// UseOwnDeviceIo makes the session write its device through a writev that
+// lets the kernel map direct_io files shared (fs/init_reply.h), and read it
+// through a DevicePoller if options.poll_us asks for one.
+void UseOwnDeviceIo(Session& s) {
   fuse_session* se = s.se;
-  s.poller = std::make_unique<DevicePoller>(
-      absl::Microseconds(s.options.poll_us),
-      [se] { return fuse_session_exited(se) != 0; });
+  if (s.options.poll_us > 0) {
+    s.poller = std::make_unique<DevicePoller>(
+        absl::Microseconds(s.options.poll_us),
+        [se] { return fuse_session_exited(se) != 0; });
+  }
   static constexpr fuse_custom_io kIo = {
-      .writev = [](int fd, iovec* iov, int count, void*) -> ssize_t {
+      .writev = [](int fd, iovec* iov, int count, void* userdata) -> ssize_t {
+        auto* session = static_cast<Session*>(userdata);
+        if (!session->init_replied.exchange(true)) {
+          AllowSharedMappings(iov, count);
+        }
         return writev(fd, iov, count);
       },
-      .read =
-          [](int fd, void* buf, size_t len, void* userdata) {
-            return static_cast<Session*>(userdata)->poller->Read(fd, buf, len);
-          },
+      .read = [](int fd, void* buf, size_t len, void* userdata) -> ssize_t {
+        DevicePoller* poller = static_cast<Session*>(userdata)->poller.get();
+        return poller != nullptr ? poller->Read(fd, buf, len)
+                                 : read(fd, buf, len);
+      },
       .splice_receive = nullptr,
       .splice_send = nullptr,
   };
   const int rc = fuse_session_custom_io(se, &kIo, fuse_session_fd(se));
   if (rc != 0) {
-    LogLine(absl::StrCat("not polling the FUSE device: ", strerror(-rc)));
+    LogLine(absl::StrCat("the FUSE device keeps libfuse's own I/O: ",
+                         strerror(-rc)));
     s.poller.reset();
   }
 }
@@ -312,7 +327,7 @@ void PollDevice(Session& s) {
 
 int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
               const ServeOptions& options) {
-  Session session{tree, options, nullptr, {}, {}, nullptr, nullptr};
+  Session session(tree, options);
   const fuse_lowlevel_ops ops = MakeOps();
   fuse_session* se = fuse_session_new(args, &ops, sizeof(ops), &session);
   if (se == nullptr) return 1;
@@ -331,7 +346,7 @@ int ServeFuse(Tree* tree, struct fuse_args* args, const std::string& mountpoint,
       if (options.mounted) options.mounted();
       fuse_daemonize(options.foreground ? 1 : 0);
       if (options.daemonized) options.daemonized();
-      if (options.poll_us > 0) PollDevice(session);
+      UseOwnDeviceIo(session);
       fuse_loop_config* config = fuse_loop_cfg_create();
       fuse_loop_cfg_set_clone_fd(config, 0);
       fuse_loop_cfg_set_max_threads(config, options.max_threads);
