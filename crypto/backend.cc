@@ -4,6 +4,9 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#ifdef DUMPCRYPT_HAVE_FAST_CRYPTO
+#include "crypto/fast_backend.h"
+#endif
 
 namespace dumpcrypt {
 
@@ -15,12 +18,21 @@ bool FastCryptoBuilt() {
 #endif
 }
 
+bool FastCryptoUsable() {
+#ifdef DUMPCRYPT_HAVE_FAST_CRYPTO
+  return fast::Usable();
+#else
+  return false;
+#endif
+}
+
 absl::StatusOr<CryptoBackend> ChosenBackend(CryptoBackend asked) {
   static const absl::StatusOr<CryptoBackend> from_env =
       []() -> absl::StatusOr<CryptoBackend> {
     const char* name = std::getenv("DUMPCRYPT_CRYPTO");
     if (name == nullptr || *name == '\0') {
-      return FastCryptoBuilt() ? CryptoBackend::kFast : CryptoBackend::kOpenSsl;
+      return FastCryptoUsable() ? CryptoBackend::kFast
+                                : CryptoBackend::kOpenSsl;
     }
     const absl::string_view n(name);
     if (n == "openssl") return CryptoBackend::kOpenSsl;
@@ -30,9 +42,13 @@ absl::StatusOr<CryptoBackend> ChosenBackend(CryptoBackend asked) {
   }();
   absl::StatusOr<CryptoBackend> chosen =
       asked == CryptoBackend::kDefault ? from_env : asked;
-  if (chosen.ok() && *chosen == CryptoBackend::kFast && !FastCryptoBuilt()) {
+  if (chosen.ok() && *chosen == CryptoBackend::kFast && !FastCryptoUsable()) {
     return absl::FailedPreconditionError(
-        "the fast crypto back end (libgcrypt, ipsec-mb) is not in this build");
+        FastCryptoBuilt()
+            ? "the fast crypto back end cannot run on this CPU (ipsec-mb "
+              "needs AES-NI)"
+            : "the fast crypto back end (libgcrypt, ipsec-mb) is not in this "
+              "build");
   }
   return chosen;
 }
@@ -42,8 +58,9 @@ std::string BackendName(CryptoBackend backend) {
                                          : "openssl";
 }
 
-std::vector<CryptoBackend> BuiltBackends() {
-  if (FastCryptoBuilt()) return {CryptoBackend::kOpenSsl, CryptoBackend::kFast};
+std::vector<CryptoBackend> UsableBackends() {
+  if (FastCryptoUsable())
+    return {CryptoBackend::kOpenSsl, CryptoBackend::kFast};
   return {CryptoBackend::kOpenSsl};
 }
 

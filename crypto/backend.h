@@ -18,18 +18,22 @@ enum class CryptoBackend { kDefault, kOpenSsl, kFast };
 // FastCryptoBuilt is true when the fast back end is in this build.
 bool FastCryptoBuilt();
 
+// FastCryptoUsable is true when it is built and runs on this CPU (ipsec-mb
+// needs AES-NI, which e.g. QEMU's default CPU model lacks).
+bool FastCryptoUsable();
+
 // ChosenBackend resolves kDefault: the environment variable
 // DUMPCRYPT_CRYPTO ("openssl" or "fast"), read once, else kFast where
-// built, else kOpenSsl. FAILED_PRECONDITION for kFast (asked for, or named
-// by the variable) in a build without it, or for an unknown name.
+// usable, else kOpenSsl. FAILED_PRECONDITION for kFast (asked for, or named
+// by the variable) where it is not usable, or for an unknown name.
 absl::StatusOr<CryptoBackend> ChosenBackend(CryptoBackend asked);
 
 // BackendName is "openssl" or "fast (libgcrypt, ipsec-mb)".
 std::string BackendName(CryptoBackend backend);
 
-// BuiltBackends lists kOpenSsl, then kFast where built: for tests and
+// UsableBackends lists kOpenSsl, then kFast where usable: for tests and
 // benchmarks that run every back end.
-std::vector<CryptoBackend> BuiltBackends();
+std::vector<CryptoBackend> UsableBackends();
 
 }  // namespace dumpcrypt
 

@@ -181,6 +181,8 @@ class IpsecCtr final : public AesCtr {
 
 }  // namespace
 
+bool Usable() { return IpsecMb() != nullptr; }
+
 absl::StatusOr<std::unique_ptr<XtsSectorCipher>> NewXts(
     SecretBytes key, XtsSectorCipher::Direction direction) {
   DC_ASSIGN_OR_RETURN(

@@ -17,6 +17,9 @@
 
 namespace dumpcrypt::fast {
 
+// Usable is true if ipsec-mb runs on this CPU.
+bool Usable();
+
 absl::StatusOr<std::unique_ptr<XtsSectorCipher>> NewXts(
     SecretBytes key, XtsSectorCipher::Direction direction);
 absl::StatusOr<std::unique_ptr<SectorTagger>> NewTagger(SecretBytes key);

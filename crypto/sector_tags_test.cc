@@ -134,7 +134,7 @@ TEST_P(SectorTaggerTest, RejectsMismatchedBuffersAndKeys) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SectorTaggerTest,
-                         ::testing::ValuesIn(BuiltBackends()),
+                         ::testing::ValuesIn(UsableBackends()),
                          testing::BackendTestName);
 
 }  // namespace
