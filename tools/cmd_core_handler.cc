@@ -230,17 +230,20 @@ class Handler {
 };
 
 int RunCoreHandler(const HandlerFlags& f) {
+  CrashedProcess p;
+  p.ids = {f.pid, f.uid, f.gid, f.signal};
+  p.time_unix = f.time;
+  p.comm = absl::StrJoin(f.comm, " ");
+  // Before the pipe grows: while the kernel waits for room in it, the
+  // crashing process is still there to be read (with kernel.core_pipe_limit
+  // 0 nothing else holds it once its core is in the pipe).
+  ReadCrashedProcess(f.proc, &p);
   // A deep pipe lets the kernel go on writing the core while a piece is
   // sealed, so the crashing process is held for less time. Best effort:
   // above fs.pipe-max-size only root may.
   for (int size = kPipeSize; size >= (1 << 20); size /= 2) {
     if (::fcntl(STDIN_FILENO, F_SETPIPE_SZ, size) >= 0) break;
   }
-  CrashedProcess p;
-  p.ids = {f.pid, f.uid, f.gid, f.signal};
-  p.time_unix = f.time;
-  p.comm = absl::StrJoin(f.comm, " ");
-  ReadCrashedProcess(f.proc, &p);
   DumpEvent event;
   event.event = kEventSealed;
   event.process = p;
