@@ -41,47 +41,72 @@ bool FileHolds(const std::string& path, const std::string& needle) {
 }
 
 // PlaintextWatch looks, until stopped, at every regular file the handler
-// has open (named or not: an unnamed temporary file too) and at every file
-// written under `folders` since it started, for `marker`.
+// has open (named or not: an unnamed temporary file too) and, on a thread
+// of its own, at every file written under `folders` since it started
+// (other tests' own folders, /tmp/dumpcrypt-test-*, aside) for `marker`.
 class PlaintextWatch {
  public:
   PlaintextWatch(std::string marker, std::vector<std::string> folders)
       : marker_(std::move(marker)), folders_(std::move(folders)) {
-    thread_ = std::thread([this] {
-      while (!stop_) Look();
+    handler_thread_ = std::thread([this] {
+      while (!stop_) LookAtTheHandler();
+    });
+    folder_thread_ = std::thread([this] {
+      while (!stop_) LookInTheFolders();
     });
   }
   ~PlaintextWatch() { Stop(); }
   void Stop() {
     stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    if (handler_thread_.joinable()) handler_thread_.join();
+    if (folder_thread_.joinable()) folder_thread_.join();
   }
-  std::set<std::string> hits;           // files that held the marker
-  std::set<std::string> handler_files;  // what the handler had open
+  // After Stop: the files that held the marker, and those the handler had
+  // open.
+  std::set<std::string> Hits() const {
+    std::set<std::string> all = handler_hits_;
+    all.insert(folder_hits_.begin(), folder_hits_.end());
+    return all;
+  }
+  const std::set<std::string>& handler_files() const { return handler_files_; }
 
  private:
-  void Look() {
-    for (const auto& proc : fs::directory_iterator("/proc")) {
-      const std::string cmdline = ReadText(proc.path() / "cmdline");
+  void LookAtTheHandler() {
+    std::error_code ec;
+    for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end;
+         proc.increment(ec)) {
+      const std::string cmdline = ReadText(proc->path() / "cmdline");
       if (cmdline.find("core-handler") == std::string::npos) continue;
-      std::error_code ec;
-      for (const auto& fd : fs::directory_iterator(proc.path() / "fd", ec)) {
+      std::error_code e2;
+      for (fs::directory_iterator fd(proc->path() / "fd", e2); !e2 && fd != end;
+           fd.increment(e2)) {
         struct stat st;
-        if (stat(fd.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        const std::string target = fs::read_symlink(fd.path(), ec).string();
-        handler_files.insert(target);
-        if (FileHolds(fd.path(), marker_)) hits.insert(target);
+        if (stat(fd->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+          continue;
+        }
+        std::error_code e3;
+        const std::string target = fs::read_symlink(fd->path(), e3).string();
+        handler_files_.insert(target);
+        if (FileHolds(fd->path(), marker_)) handler_hits_.insert(target);
       }
     }
+  }
+  void LookInTheFolders() {
     for (const std::string& folder : folders_) {
       std::error_code ec;
       for (auto it = fs::recursive_directory_iterator(
                folder, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         std::error_code e2;
+        if (it->is_directory(e2) &&
+            absl::StartsWith(it->path().filename().string(),
+                             "dumpcrypt-test-")) {
+          it.disable_recursion_pending();
+          continue;
+        }
         if (!it->is_regular_file(e2)) continue;
         if (it->last_write_time(e2) < started_) continue;
-        if (FileHolds(it->path(), marker_)) hits.insert(it->path());
+        if (FileHolds(it->path(), marker_)) folder_hits_.insert(it->path());
       }
     }
   }
@@ -91,7 +116,8 @@ class PlaintextWatch {
   const fs::file_time_type started_ =
       fs::file_time_type::clock::now() - std::chrono::seconds(1);
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::set<std::string> handler_files_, handler_hits_, folder_hits_;
+  std::thread handler_thread_, folder_thread_;
 };
 
 TEST_F(CoreHandlerTest, NoFileEverHoldsThePlaintextOfACoreBeingSealed) {
@@ -137,11 +163,12 @@ int main(void) {
   EXPECT_GE(e["size"], 128 << 20);
   // The watch saw the handler write: its file in the dump folder.
   bool saw_output = false;
-  for (const std::string& f : watch.handler_files) {
+  for (const std::string& f : watch.handler_files()) {
     saw_output |= absl::StartsWith(f, dumps_);
   }
   EXPECT_TRUE(saw_output) << "the watch never saw the handler's file";
-  EXPECT_TRUE(watch.hits.empty()) << *watch.hits.begin();
+  const std::set<std::string> hits = watch.Hits();
+  EXPECT_TRUE(hits.empty()) << *hits.begin();
   // The sealed dump holds it, decrypted.
   r = Run({"extract", "--keystore", ks_, std::string(e["file"]),
            dir_.File("core")});
