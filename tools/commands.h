@@ -20,6 +20,7 @@ void AddCoreHandlerCommand(CLI::App& app, int* exit_code);
 void AddKeycacheCommands(CLI::App& app, int* exit_code);
 void AddListCommand(CLI::App& app, int* exit_code);
 void AddDebugCommand(CLI::App& app, int* exit_code);
+void AddSpeedCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dumpcrypt::cli
 

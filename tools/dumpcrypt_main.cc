@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   AddKeycacheCommands(app, &exit_code);
   AddListCommand(app, &exit_code);
   AddDebugCommand(app, &exit_code);
+  AddSpeedCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
