@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/run_tool.h"
@@ -69,6 +72,7 @@ class CoreHandlerTest : public ::testing::Test {
     WriteConfig("keystore = \"ks\"");
   }
   void TearDown() override {
+    for (const auto& [path, value] : saved_) WriteText(path, value);
     if (!saved_pattern_.empty()) WriteText(kPatternFile, saved_pattern_);
     for (auto it = cgroups_.rbegin(); it != cgroups_.rend(); ++it) {
       rmdir(it->c_str());
@@ -106,10 +110,26 @@ unit = "tenant-*.service"
 key_id = "unit-key"
 )"));
   }
+  // UseHandler applies the sysctl drop-in a host installs
+  // (dist/50-dumpcrypt.conf), with this build's dumpcrypt and the test's
+  // config in its core_pattern.
   void UseHandler() {
-    WriteText(kPatternFile, absl::StrCat("|", ToolPath("dumpcrypt"),
-                                         " core-handler --config ", config_,
-                                         " %P %u %g %s %t %e"));
+    const std::string dropin =
+        ReadText(std::string(DUMPCRYPT_SOURCE_DIR) + "/dist/50-dumpcrypt.conf");
+    for (absl::string_view line : absl::StrSplit(dropin, '\n')) {
+      if (line.empty() || line[0] == '#') continue;
+      const std::pair<std::string, std::string> kv =
+          absl::StrSplit(line, absl::MaxSplits('=', 1));
+      std::string value = absl::StrReplaceAll(
+          kv.second, {{"/usr/bin/dumpcrypt core-handler",
+                       absl::StrCat(ToolPath("dumpcrypt"),
+                                    " core-handler --config ", config_)}});
+      const std::string path = absl::StrCat(
+          "/proc/sys/", absl::StrReplaceAll(kv.first, {{".", "/"}}));
+      saved_.try_emplace(path, ReadText(path));
+      WriteText(path, value);
+    }
+    ASSERT_THAT(ReadText(kPatternFile), ::testing::HasSubstr(config_));
   }
   // Crash runs crashme in `cgroup` (relative to the cgroup2 root; "" for
   // the caller's own) until the kernel dumps it, and waits for the
@@ -171,6 +191,7 @@ key_id = "unit-key"
   const std::string dumps_ = dir_.File("dumps");
   const std::string events_ = dir_.File("events.jsonl");
   std::string saved_pattern_;
+  std::map<std::string, std::string> saved_;  // sysctl files UseHandler set
   std::vector<std::string> cgroups_;
 };
 
