@@ -41,6 +41,14 @@ std::string StatusField(pid_t pid, const std::string& name) {
   return "";
 }
 
+// Under a sanitizer mlockall is a no-op that succeeds: nothing is locked and
+// nothing is said.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMlockallWorks = false;
+#else
+constexpr bool kMlockallWorks = true;
+#endif
+
 class NonRootMountTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -150,6 +158,7 @@ class NonRootMountTest : public ::testing::Test {
 TEST_F(NonRootMountTest, MountsReadsAndUnmountsItsMemoryLockedOrAWarning) {
   const std::string log = MountReadUnmount("");
   ASSERT_THAT(locked_, ::testing::EndsWith(" kB"));
+  if (!kMlockallWorks) return;
   EXPECT_EQ(locked_ == "0 kB", absl::StrContains(log, "cannot lock memory"))
       << locked_ << "\n"
       << log;
@@ -157,6 +166,7 @@ TEST_F(NonRootMountTest, MountsReadsAndUnmountsItsMemoryLockedOrAWarning) {
 
 TEST_F(NonRootMountTest, AMemlockLimitTooSmallIsAWarningNotAFailure) {
   const std::string log = MountReadUnmount("65536");
+  if (!kMlockallWorks) return;
   EXPECT_THAT(log, ::testing::HasSubstr("warning: cannot lock memory"));
 }
 
