@@ -1,7 +1,9 @@
 // The man pages of dist/man document exactly the options the tools' --help
 // lists: for dumpcrypt(1) per command (a section titled "seal [KEY
 // SOURCES] ..." also documents the key sources of its own section), for
-// dumpcryptfs(8) every -o option of its own.
+// dumpcryptfs(8) every -o option of its own, for dumpcrypt.toml(5) every
+// key against the TOML readers.
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -19,6 +21,9 @@
 
 namespace dumpcrypt::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kMan = std::string(DUMPCRYPT_SOURCE_DIR) + "/dist/man/";
 
@@ -155,6 +160,110 @@ TEST(ManTest, DumpcryptfsDocumentsEachMountOption) {
     }
   }
   EXPECT_EQ(documented, listed);
+}
+
+// TomlKeys are the keys a section of dumpcrypt.toml(5) documents: the bold
+// words of each .TP entry's first line, as "table.key" inside the .RS block
+// that follows a table's entry ("[host_key]", "[[rule]]").
+std::vector<std::string> TomlKeys(const std::string& section) {
+  std::vector<std::string> keys;
+  std::string table, current, pending;
+  bool in_section = false, after_tp = false;
+  for (absl::string_view line :
+       absl::StrSplit(ReadText(kMan + "dumpcrypt.toml.5"), '\n')) {
+    if (absl::StartsWith(line, ".SH")) in_section = line == ".SH " + section;
+    if (!in_section) continue;
+    if (line == ".RS") table = pending;
+    if (line == ".RE") table.clear();
+    if (line == ".TP") {
+      after_tp = true;
+      continue;
+    }
+    if (!after_tp) continue;
+    after_tp = false;
+    if (!absl::ConsumePrefix(&line, ".BR ") &&
+        !absl::ConsumePrefix(&line, ".B ")) {
+      continue;
+    }
+    // Bold words are the unquoted ones.
+    std::vector<std::string> parts = absl::StrSplit(line, '"');
+    for (size_t i = 0; i < parts.size(); i += 2) {
+      for (absl::string_view word :
+           absl::StrSplit(parts[i], ' ', absl::SkipEmpty())) {
+        std::string w(word);
+        absl::StrReplaceAll({{"\\", ""}}, &w);
+        if (absl::StartsWith(w, "[")) {
+          pending = w;
+          continue;
+        }
+        keys.push_back(table.empty() ? w : table + "." + w);
+      }
+    }
+  }
+  return keys;
+}
+
+// TomlError is what `dumpcrypt` says of a config holding `key` = 1, the rest
+// of it valid: `key` is "name" or "[table].name" (each table written once,
+// each key once, so that no error but the key's own can come first).
+std::string TomlError(bool kms, const std::string& key) {
+  const size_t dot = key.find("].");
+  const std::string table =
+      dot == std::string::npos ? "" : key.substr(0, dot + 1);
+  const std::string name = dot == std::string::npos ? key : key.substr(dot + 2);
+  std::map<std::string, std::map<std::string, std::string>> tables;
+  if (!kms) {
+    tables[""] = {{"folder", "\"f\""}};
+    tables["[host_key]"] = {{"provider", "\"local\""}, {"key_id", "\"h\""}};
+    tables["[[rule]]"] = {{"key_id", "\"r\""}};
+  }
+  tables[table][name] = "1";
+  std::string text;
+  for (const auto& [header, fields] : tables) {  // "" sorts first
+    if (!header.empty()) absl::StrAppend(&text, header, "\n");
+    for (const auto& [k, v] : fields) absl::StrAppend(&text, k, " = ", v, "\n");
+  }
+  TempDir dir;
+  WriteText(dir.File("c.toml"), text);
+  const ToolResult r = kms ? RunTool({ToolPath("dumpcrypt"), "keys", "--kms",
+                                      dir.File("c.toml"), dir.path()})
+                           : RunTool({ToolPath("dumpcrypt"), "list", "--config",
+                                      dir.File("c.toml")});
+  return r.err;
+}
+
+// dumpcrypt.toml(5) names no key its readers do not know, and every key of
+// the host example (which HostConfigTest loads) is in it.
+TEST(ManTest, TheTomlPageNamesTheKeysTheReadersKnow) {
+  const std::vector<std::string> kms = TomlKeys("KMS CONFIGURATION");
+  const std::vector<std::string> host = TomlKeys("HOST POLICY");
+  ASSERT_THAT(kms, ::testing::Contains("[[provider]].servers"));
+  ASSERT_THAT(host, ::testing::Contains("[[rule]].cgroup"));
+  ASSERT_THAT(TomlError(false, "bogus"), HasSubstr("unknown key"));
+  ASSERT_THAT(TomlError(true, "[[provider]].bogus"), HasSubstr("unknown key"));
+  for (const std::string& key : kms) {
+    EXPECT_THAT(TomlError(true, key), Not(HasSubstr("unknown key"))) << key;
+  }
+  for (const std::string& key : host) {
+    EXPECT_THAT(TomlError(false, key), Not(HasSubstr("unknown key"))) << key;
+  }
+  std::string table;
+  for (absl::string_view line :
+       absl::StrSplit(ReadText(std::string(DUMPCRYPT_SOURCE_DIR) +
+                               "/docs/host.toml.example"),
+                      '\n')) {
+    if (absl::StartsWith(line, "[")) {
+      table = std::string(line.substr(0, line.find(']') + 1));
+      if (absl::StartsWith(line, "[[")) table += "]";
+      continue;
+    }
+    const size_t eq = line.find(" =");
+    if (line.empty() || line[0] == '#' || eq == absl::string_view::npos)
+      continue;
+    const std::string key(line.substr(0, eq));
+    EXPECT_THAT(host,
+                ::testing::Contains(table.empty() ? key : table + "." + key));
+  }
 }
 
 }  // namespace
