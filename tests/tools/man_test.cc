@@ -217,7 +217,7 @@ std::string TomlError(bool kms, const std::string& key) {
     tables["[host_key]"] = {{"provider", "\"local\""}, {"key_id", "\"h\""}};
     tables["[[rule]]"] = {{"key_id", "\"r\""}};
   }
-  tables[table][name] = "1";
+  tables[table][name].assign(1, '1');  // key = 1
   std::string text;
   for (const auto& [header, fields] : tables) {  // "" sorts first
     if (!header.empty()) absl::StrAppend(&text, header, "\n");
