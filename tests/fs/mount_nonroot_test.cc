@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -90,7 +91,14 @@ class NonRootMountTest : public ::testing::Test {
   }
   void TearDown() override {
     if (fuse_mode_ != 0) chmod("/dev/fuse", fuse_mode_);
-    if (uid_ != 0) RunTool({"userdel", user_});
+    // userdel refuses while a process of the user lives: a daemon that was
+    // unmounted a moment ago may still be ending.
+    bool gone = uid_ == 0;
+    for (int i = 0; !gone && i < 100; ++i) {
+      gone = RunTool({"userdel", user_}).exit_code == 0;
+      if (!gone) absl::SleepFor(absl::Milliseconds(50));
+    }
+    if (!gone) RunTool({"userdel", "--force", user_});
   }
 
   ToolResult Dumpcrypt(std::vector<std::string> args) {
