@@ -13,9 +13,11 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -157,6 +159,7 @@ key_id = "unit-key"
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    crashed_.insert(pid);
     int status = 0;
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status)) << status;
@@ -166,11 +169,14 @@ key_id = "unit-key"
     }
     return pid;
   }
+  // Events are those of the processes the test crashed: while core_pattern
+  // names the handler, another test's process that dumps is sealed too.
   std::vector<nlohmann::json> Events() {
     std::vector<nlohmann::json> out;
     for (absl::string_view line :
          absl::StrSplit(ReadText(events_), '\n', absl::SkipEmpty())) {
-      out.push_back(nlohmann::json::parse(line));
+      nlohmann::json e = nlohmann::json::parse(line);
+      if (crashed_.contains(e.value("pid", -1))) out.push_back(std::move(e));
     }
     return out;
   }
@@ -179,9 +185,23 @@ key_id = "unit-key"
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out)[0];
   }
+  // FilesIn lists `folder` but for the sealed dumps of other processes
+  // (core.COMM.UID.PID.TIME.dce).
   std::vector<std::string> FilesIn(const std::string& folder) {
     const ToolResult r = RunTool({"ls", "-A", folder});
-    return absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+    std::vector<std::string> out;
+    for (absl::string_view name :
+         absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
+      const std::vector<std::string> parts = absl::StrSplit(name, '.');
+      int pid = 0;
+      if (parts.size() >= 6 && parts[0] == "core" && parts.back() == "dce" &&
+          absl::SimpleAtoi(parts[parts.size() - 3], &pid) &&
+          !crashed_.contains(pid)) {
+        continue;
+      }
+      out.emplace_back(name);
+    }
+    return out;
   }
 
   TempDir dir_;
@@ -193,6 +213,7 @@ key_id = "unit-key"
   std::string saved_pattern_;
   std::map<std::string, std::string> saved_;  // sysctl files UseHandler set
   std::vector<std::string> cgroups_;
+  std::set<int> crashed_;  // the pids of the test's crashes
 };
 
 }  // namespace dumpcrypt::testing

@@ -148,6 +148,7 @@ int main(void) {
     execl(filler.c_str(), filler.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
+  crashed_.insert(pid);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status)) << status;
