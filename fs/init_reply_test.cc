@@ -9,7 +9,7 @@ namespace dumpcrypt {
 namespace {
 
 struct Message {
-  uint32_t header[4] = {80, 0, 2, 0};  // len, error, unique
+  uint32_t header[4] = {80, 0, 2, 0};                 // len, error, unique
   uint32_t init[16] = {7, 31, 0x200000, 0x40409029};  // major, minor, ..
   iovec iov[2] = {{header, sizeof(header)}, {init, sizeof(init)}};
 };
@@ -33,8 +33,10 @@ TEST(InitReplyTest, LeavesOtherMessagesAlone) {
   Message short_reply;
   short_reply.iov[1].iov_len = 24;  // a protocol 7.22 reply has no flags2
   Message header_only;
-  for (auto [m, count] : {std::pair{&error, 2}, {&other_major, 2},
-                          {&short_reply, 2}, {&header_only, 1}}) {
+  for (auto [m, count] : {std::pair{&error, 2},
+                          {&other_major, 2},
+                          {&short_reply, 2},
+                          {&header_only, 1}}) {
     uint32_t before[16];
     std::memcpy(before, m->init, sizeof(before));
     EXPECT_FALSE(AllowSharedMappings(m->iov, count));

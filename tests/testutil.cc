@@ -105,6 +105,15 @@ void WriteFileOrDie(const std::string& path, absl::Span<const uint8_t> data) {
   if (!f) std::abort();
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
 std::vector<uint8_t> ReadFileOrFail(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -68,6 +68,12 @@ void WriteSecretFile(const std::string& path, absl::string_view text,
 // running test and returns nothing (no abort: a mount test must go on to
 // its unmount).
 std::vector<uint8_t> ReadFileOrFail(const std::string& path);
+// ReadText returns a file's content, "" if it cannot be read (a file not
+// written yet, a /proc file of a process that is gone).
+std::string ReadText(const std::string& path);
+// WriteText replaces a file's content with `text`, best effort (fixtures,
+// /proc/sys).
+void WriteText(const std::string& path, const std::string& text);
 
 // SealBuffer seals `plaintext` to `path` under `kek`, writing it to the
 // writer in chunks of `chunk` bytes.

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -26,15 +25,10 @@
 namespace dumpcrypt::testing {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // StatusField is the value of `name:` in /proc/PID/status.
 std::string StatusField(pid_t pid, const std::string& name) {
   for (absl::string_view line :
-       absl::StrSplit(ReadAll(absl::StrCat("/proc/", pid, "/status")), '\n')) {
+       absl::StrSplit(ReadText(absl::StrCat("/proc/", pid, "/status")), '\n')) {
     if (absl::ConsumePrefix(&line, name + ":")) {
       return std::string(absl::StripAsciiWhitespace(line));
     }
@@ -125,7 +119,7 @@ class NonRootMountTest : public ::testing::Test {
     const std::string log = dir_.File(absl::StrCat("daemon.log", memlock));
     auto mount =
         Mount::Start(src_, mnt_, {"keystore=" + ks_}, log, AsUser(memlock));
-    EXPECT_TRUE(mount.ok()) << mount.status() << ReadAll(log);
+    EXPECT_TRUE(mount.ok()) << mount.status() << ReadText(log);
     if (!mount.ok()) return "";
     const pid_t pid = (*mount)->pid();
     EXPECT_EQ(StatusField(pid, "Uid"),
@@ -134,7 +128,7 @@ class NonRootMountTest : public ::testing::Test {
     struct stat st;
     EXPECT_EQ(stat(absl::StrCat("/proc/", pid, "/environ").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 0u);
-    EXPECT_THAT(ReadAll(absl::StrCat("/proc/", pid, "/limits")),
+    EXPECT_THAT(ReadText(absl::StrCat("/proc/", pid, "/limits")),
                 ::testing::ContainsRegex("Max core file size +0 +0"));
     locked_ = StatusField(pid, "VmLck");
     const ToolResult read = RunTool(AsUser(memlock, {"cat", mnt_ + "/core"}));
@@ -145,7 +139,7 @@ class NonRootMountTest : public ::testing::Test {
     EXPECT_EQ(unmount.exit_code, 0) << unmount.err;
     EXPECT_EQ((*mount)->WaitExit(absl::Seconds(10)), 0);
     EXPECT_FALSE(IsMounted(mnt_));
-    return ReadAll(log);
+    return ReadText(log);
   }
 
   TempDir dir_;

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -31,14 +31,6 @@
 namespace dumpcrypt::testing {
 
 inline constexpr char kPatternFile[] = "/proc/sys/kernel/core_pattern";
-
-inline std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-inline void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
 
 // Cgroup2Root is where the unified cgroup hierarchy is mounted, or "".
 inline std::string Cgroup2Root() {
@@ -149,21 +141,31 @@ key_id = "unit-key"
       }
       procs = path + "/cgroup.procs";
     }
+    const std::string mib_arg = absl::StrCat(mib);
+    return CrashAndWait([&] {
+      if (!procs.empty()) WriteText(procs, absl::StrCat(getpid()));
+      execl(crashme_.c_str(), crashme_.c_str(), mib_arg.c_str(), "crash",
+            static_cast<char*>(nullptr));
+    });
+  }
+  // CrashAndWait forks a child that runs `exec` (which execs a program that
+  // dumps core) with cores allowed, counts it as the test's crash, waits for
+  // the kernel to dump it and then, up to `wait`, for the handler's event.
+  // Returns its pid.
+  pid_t CrashAndWait(const std::function<void()>& exec,
+                     absl::Duration wait = absl::Seconds(30)) {
     const size_t events_before = Events().size();
     const pid_t pid = fork();
     if (pid == 0) {
       AllowCores();
-      if (!procs.empty()) WriteText(procs, absl::StrCat(getpid()));
-      const std::string mib_arg = absl::StrCat(mib);
-      execl(crashme_.c_str(), crashme_.c_str(), mib_arg.c_str(), "crash",
-            static_cast<char*>(nullptr));
+      exec();
       _exit(127);
     }
     crashed_.insert(pid);
     int status = 0;
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status)) << status;
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    const absl::Time deadline = absl::Now() + wait;
     while (Events().size() == events_before && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(20));
     }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -141,21 +142,13 @@ int main(void) {
   UseHandler();
   const size_t events_before = Events().size();
   PlaintextWatch watch(marker, {"/tmp", "/var/tmp", "/dev/shm", dumps_});
-  const pid_t pid = fork();
-  if (pid == 0) {
-    AllowCores();
-    setenv("MARKER", marker.c_str(), 1);
-    execl(filler.c_str(), filler.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  crashed_.insert(pid);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status)) << status;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (Events().size() == events_before && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  CrashAndWait(
+      [&] {
+        setenv("MARKER", marker.c_str(), 1);
+        execl(filler.c_str(), filler.c_str(), static_cast<char*>(nullptr));
+      },
+      absl::Seconds(60));
+  ASSERT_FALSE(HasFailure()) << "the kernel dumped no core";
   absl::SleepFor(absl::Milliseconds(200));  // one more look at the folders
   watch.Stop();
   ASSERT_GT(Events().size(), events_before);

@@ -13,7 +13,6 @@
 #include "gtest/gtest.h"
 #include "tests/run_tool.h"
 #include "tests/testutil.h"
-#include "tests/tools/core_handler_fixture.h"
 
 namespace dumpcrypt::testing {
 namespace {

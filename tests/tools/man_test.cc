@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/run_tool.h"
-#include "tests/tools/core_handler_fixture.h"
+#include "tests/testutil.h"
 
 namespace dumpcrypt::testing {
 namespace {
