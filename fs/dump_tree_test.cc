@@ -262,11 +262,20 @@ TEST_F(DumpTreeTest, BrokenEnvelopeHasNoSizeSaysWhyAndFailsToOpen) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-// Whoever the file modes let in, only the policy's callers decrypt; the
-// others ask for no key and are audited.
+// Whoever the file modes let in, only the policy's callers decrypt (grants
+// scoped to a provider or keyID only where a slot names it); the others ask
+// for no key and are audited.
 TEST_F(DumpTreeTest, OnlyThoseTheDecryptPolicyNamesOpenEnvelopes) {
   TreeOptions options = Showing(src_, ".dce");
-  options.node.decrypt = {1000, {2000}, {3000}};
+  using Scope = DecryptGrant::Scope;
+  // core.dce's one slot is keyID 'k1' of provider 'local'.
+  options.node.decrypt = {1000,
+                          {{false, 2000, Scope::kAll, ""},
+                           {true, 3000, Scope::kAll, ""},
+                           {false, 5000, Scope::kKeyId, "k1"},
+                           {true, 6000, Scope::kProvider, "local"},
+                           {false, 4000, Scope::kKeyId, "k2"},
+                           {true, 5, Scope::kProvider, "kms"}}};
   ASSERT_OK_AND_ASSIGN(auto audit, AuditLog::Open(dir_.File("audit")));
   ASSERT_OK_AND_ASSIGN(auto tree,
                        DumpTree::Create(options, keys_.get(), audit.get()));
@@ -276,7 +285,8 @@ TEST_F(DumpTreeTest, OnlyThoseTheDecryptPolicyNamesOpenEnvelopes) {
   ASSERT_OK(notes.status());
   for (const Caller& allowed :
        {Caller{0, 0, 1, {}}, Caller{1000, 1000, 1, {}}, Caller{2000, 5, 1, {}},
-        Caller{4000, 3000, 1, {}}, Caller{4000, 5, 1, {6, 3000}}}) {
+        Caller{4000, 3000, 1, {}}, Caller{4000, 5, 1, {6, 3000}},
+        Caller{5000, 5, 1, {}}, Caller{4000, 5, 1, {6000}}}) {
     const absl::Status status = tree->Open(core->ino, allowed).status();
     EXPECT_TRUE(status.ok()) << allowed.uid << ": " << status;
   }
@@ -286,7 +296,8 @@ TEST_F(DumpTreeTest, OnlyThoseTheDecryptPolicyNamesOpenEnvelopes) {
   EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
   EXPECT_THAT(refused.message(),
               AllOf(HasSubstr("core.dce: uid 4000 may not decrypt"),
-                    HasSubstr("root, uid 1000, uid 2000, gid 3000")));
+                    HasSubstr("(who may: root, uid 1000, uid 2000, gid 3000, "
+                              "uid 5000, gid 6000;")));
   EXPECT_EQ(resolver_->calls, calls);
   EXPECT_OK(tree->Open(notes->ino, Caller{4000, 5, 77, {6}}).status());
   const std::vector<uint8_t> log = testing::ReadFileOrFail(dir_.File("audit"));

@@ -23,27 +23,39 @@ absl::string_view EventOf(const absl::Status& status) {
   return "open_failed";
 }
 
+bool Covers(const DecryptGrant& grant, const std::vector<KeyRef>& refs) {
+  using Scope = DecryptGrant::Scope;
+  if (grant.scope == Scope::kAll) return true;
+  return std::any_of(refs.begin(), refs.end(), [&](const KeyRef& ref) {
+    return (grant.scope == Scope::kProvider ? ref.provider : ref.key_id) ==
+           grant.name;
+  });
+}
+
 }  // namespace
 
-bool DecryptPolicy::Allows(const Caller& caller) const {
-  auto named = [](const std::vector<uint32_t>& ids, uint32_t id) {
-    return std::find(ids.begin(), ids.end(), id) != ids.end();
-  };
-  if (caller.uid == 0 || caller.uid == owner || named(users, caller.uid) ||
-      named(groups, caller.gid)) {
-    return true;
-  }
-  for (uint32_t g : caller.groups) {
-    if (named(groups, g)) return true;
+bool DecryptPolicy::Allows(const Caller& caller,
+                           const std::vector<KeyRef>& refs) const {
+  if (caller.uid == 0 || caller.uid == owner) return true;
+  for (const DecryptGrant& grant : grants) {
+    if (!Covers(grant, refs)) continue;
+    if (!grant.group && grant.id == caller.uid) return true;
+    if (grant.group && (grant.id == caller.gid ||
+                        std::find(caller.groups.begin(), caller.groups.end(),
+                                  grant.id) != caller.groups.end())) {
+      return true;
+    }
   }
   return false;
 }
 
-std::string DecryptPolicy::Describe() const {
+std::string DecryptPolicy::Describe(const std::vector<KeyRef>& refs) const {
   std::string out = "root";
   if (owner != 0) absl::StrAppend(&out, ", uid ", owner);
-  for (uint32_t u : users) absl::StrAppend(&out, ", uid ", u);
-  for (uint32_t g : groups) absl::StrAppend(&out, ", gid ", g);
+  for (const DecryptGrant& grant : grants) {
+    if (Covers(grant, refs))
+      absl::StrAppend(&out, grant.group ? ", gid " : ", uid ", grant.id);
+  }
   return out;
 }
 
@@ -79,18 +91,20 @@ absl::StatusOr<std::unique_ptr<OpenFile>> NodeServer::Open(
       Audit("integrity_failure", *node, &caller, status);
       return status;
     }
-    case Node::Kind::kEnvelope:
-      if (!options_.decrypt.Allows(caller)) {
+    case Node::Kind::kEnvelope: {
+      const std::vector<KeyRef> refs = node->envelope->key_refs();
+      if (!options_.decrypt.Allows(caller, refs)) {
         absl::Status status = absl::PermissionDeniedError(
             absl::StrCat(node->path, ": uid ", caller.uid,
                          " may not decrypt through this mount (who may: ",
-                         options_.decrypt.Describe(),
+                         options_.decrypt.Describe(refs),
                          "; see -o decrypt_user= and -o decrypt_group=)"));
         LogLine(status.message());
         Audit("decrypt_refused", *node, &caller, status);
         return status;
       }
       return OpenEnvelope(node, std::move(fd), caller);
+    }
     default:
       return absl::InvalidArgumentError(node->path + " is not a file");
   }

@@ -54,19 +54,31 @@ struct Node {
   void Classify(int fd);
 };
 
+// DecryptGrant lets a user or a group decrypt through the mount: every
+// envelope, or (scoped) only envelopes one of whose key references names the
+// provider, or the keyID, given.
+struct DecryptGrant {
+  enum class Scope { kAll, kProvider, kKeyId };
+  bool group = false;
+  uint32_t id = 0;  // uid or gid
+  Scope scope = Scope::kAll;
+  std::string name;  // the provider or keyID of a scoped grant
+};
+
 // DecryptPolicy says who may open envelopes (and so read plaintext) through
-// the mount, whatever the file modes allow: root, the mounting user, and the
-// users and groups named. Plain files follow their modes alone.
+// the mount, whatever the file modes allow: root, the mounting user, and
+// whom the grants name. Plain files follow their modes alone.
 struct DecryptPolicy {
   uint32_t owner = 0;  // the mounting user
-  std::vector<uint32_t> users;
-  std::vector<uint32_t> groups;
+  std::vector<DecryptGrant> grants;
 
-  // Allows is true for root, the owner, a user named, or a caller whose
-  // group or one of whose supplementary groups is named.
-  bool Allows(const Caller& caller) const;
-  // Describe names who may, for messages: "root, uid 1000, gid 4242".
-  std::string Describe() const;
+  // Allows is true for root, the owner, or a caller that a grant covering
+  // an envelope with key references `refs` names by uid, by group or by
+  // one of its supplementary groups.
+  bool Allows(const Caller& caller, const std::vector<KeyRef>& refs) const;
+  // Describe names who may open such an envelope, for messages: "root,
+  // uid 1000, gid 4242".
+  std::string Describe(const std::vector<KeyRef>& refs) const;
 };
 
 struct NodeOptions {

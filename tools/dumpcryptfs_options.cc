@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 
@@ -59,6 +60,11 @@ const char kDumpcryptfsUsage[] =
     "                           mounting user (name or uid; repeatable)\n"
     "    -o decrypt_group=GROUP members of GROUP may too (name or gid; "
     "repeatable)\n"
+    "                           Either may end in :provider=NAME or :key=KEYID "
+    "to\n"
+    "                           grant only envelopes one of whose key slots "
+    "names\n"
+    "                           that provider or keyID\n"
     "    -o direct_io           strict mode: no kernel page cache for "
     "decrypted data\n"
     "                           (a mapping's pages are dropped when its file "
@@ -177,15 +183,16 @@ int OptProc(void* data, const char* arg, int key, fuse_args*) {
       return 0;
     case kKeyDecryptUser:
     case kKeyDecryptGroup: {
-      const bool group = key == kKeyDecryptGroup;
-      const absl::string_view opt(arg);
-      uint32_t id = 0;
-      if (!IdOf(opt.substr(opt.find('=') + 1), group, &id)) {
-        std::fprintf(stderr, "dumpcryptfs: %s: no such %s\n", arg,
-                     group ? "group" : "user");
+      const absl::string_view value = absl::string_view(arg).substr(std::strlen(
+          key == kKeyDecryptGroup ? "decrypt_group=" : "decrypt_user="));
+      absl::StatusOr<DecryptGrant> grant =
+          ParseDecryptGrant(value, key == kKeyDecryptGroup);
+      if (!grant.ok()) {
+        std::fprintf(stderr, "dumpcryptfs: %s: %s\n", arg,
+                     std::string(grant.status().message()).c_str());
         return -1;
       }
-      (group ? config->decrypt->groups : config->decrypt->users).push_back(id);
+      config->decrypt->grants.push_back(*std::move(grant));
       return 0;
     }
     case kKeyNumber: {
@@ -250,6 +257,31 @@ bool MountCommandLine::ParseOptions() {
     *path = strdup(absolute.c_str());
   }
   return true;
+}
+
+absl::StatusOr<DecryptGrant> ParseDecryptGrant(absl::string_view value,
+                                               bool group) {
+  DecryptGrant grant;
+  grant.group = group;
+  const size_t colon = value.find(':');
+  if (colon != absl::string_view::npos) {
+    const absl::string_view scope = value.substr(colon + 1);
+    if (absl::StartsWith(scope, "provider=")) {
+      grant.scope = DecryptGrant::Scope::kProvider;
+      grant.name = std::string(scope.substr(std::strlen("provider=")));
+    } else if (absl::StartsWith(scope, "key=")) {
+      grant.scope = DecryptGrant::Scope::kKeyId;
+      grant.name = std::string(scope.substr(std::strlen("key=")));
+    }
+    if (grant.scope == DecryptGrant::Scope::kAll || grant.name.empty()) {
+      return absl::InvalidArgumentError(
+          "after ':' give provider=NAME or key=KEYID");
+    }
+    value = value.substr(0, colon);
+  }
+  if (!IdOf(value, group, &grant.id))
+    return absl::NotFoundError(group ? "no such group" : "no such user");
+  return grant;
 }
 
 }  // namespace dumpcrypt

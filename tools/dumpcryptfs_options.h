@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "fs/fuse_ops.h"
 #include "fs/node.h"
 
@@ -15,6 +17,13 @@ namespace dumpcrypt {
 
 // kDumpcryptfsUsage is --help's text, before libfuse's own options.
 extern const char kDumpcryptfsUsage[];
+
+// ParseDecryptGrant reads a decrypt_user= (`group` false) or decrypt_group=
+// value: a name or number, optionally followed by ":provider=NAME" or
+// ":key=KEYID". NOT_FOUND for an unknown user or group, INVALID_ARGUMENT for
+// another scope.
+absl::StatusOr<DecryptGrant> ParseDecryptGrant(absl::string_view value,
+                                               bool group);
 
 // MountConfig holds the -o options; libfuse's fuse_opt writes into it.
 struct MountConfig {
@@ -55,7 +64,7 @@ class MountCommandLine {
   fuse_args args;
   MountConfig config;
   std::vector<std::string> ve_contexts;
-  DecryptPolicy decrypt;  // its users and groups; the owner is the caller's
+  DecryptPolicy decrypt;  // its grants; the owner is the caller's
   fuse_cmdline_opts cmdline = {};
 };
 

@@ -1,10 +1,12 @@
 // Who may decrypt through an allow_other mount: file modes let another user
 // list and read plain files, but envelopes open only for root, the mounting
-// user and the users and groups the policy names.
+// user and the users and groups the policy names (for every envelope, or for
+// those of a provider or keyID).
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "tests/fs/mount_test_base.h"
@@ -14,6 +16,7 @@ namespace dumpcrypt::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class MountPolicyTest : public MountTestBase {
  protected:
@@ -70,14 +73,40 @@ TEST_F(MountPolicyTest, OtherUsersDecryptOnlyWhenNamed) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-TEST_F(MountPolicyTest, AnUnknownUserOrGroupIsAUsageError) {
-  for (const char* option :
-       {"decrypt_user=no-such-user-dc", "decrypt_group=no-such-group-dc"}) {
+TEST_F(MountPolicyTest, ScopedGrantsOpenOnlyTheEnvelopesTheirKeysName) {
+  Seal("other.dce", core_, {}, {"local", "k2"});
+  ASSERT_EQ(chmod((src_ + "/other.dce").c_str(), 0644), 0);
+  StartMount({"allow_other", "decrypt_group=4242:key=k1",
+              "decrypt_user=65534:provider=elsewhere"});
+  ToolResult r = CatAs("core", "4242");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::vector<uint8_t>(r.out.begin(), r.out.end()) == core_);
+  r = CatAs("other", "4242");  // k2: refused before any key is asked for
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("Permission denied"));
+  EXPECT_NE(CatAs("core", "").exit_code, 0);  // no slot names 'elsewhere'
+  mount_.reset();
+  EXPECT_THAT(Log(), HasSubstr("other.dce: uid 65534 may not decrypt"));
+  EXPECT_THAT(Audit(), Not(HasSubstr("\"event\":\"key_missing\"")));
+
+  StartMount({"allow_other", "decrypt_user=nobody:provider=local"});
+  r = CatAs("core", "");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(MountPolicyTest, AnUnknownUserGroupOrScopeIsAUsageError) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"decrypt_user=no-such-user-dc", "no such user"},
+      {"decrypt_group=no-such-group-dc", "no such group"},
+      {"decrypt_group=0:tenant=x", "provider=NAME or key=KEYID"},
+      {"decrypt_user=0:key=", "provider=NAME or key=KEYID"},
+      {"decrypt_user=0:provider=", "provider=NAME or key=KEYID"}};
+  for (const auto& [option, why] : cases) {
     const ToolResult r =
         RunTool({ToolPath("dumpcryptfs"), "-f", "-o",
                  "keystore=" + keystore_ + "," + option, src_, mnt_});
     EXPECT_NE(r.exit_code, 0) << option;
-    EXPECT_THAT(r.err, HasSubstr("no such")) << option;
+    EXPECT_THAT(r.err, HasSubstr(why)) << option;
     EXPECT_FALSE(IsMounted(mnt_));
   }
 }
