@@ -192,7 +192,7 @@ std::string HiddenName(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
-                                              bool overwrite) {
+                                              bool overwrite, Temp temp_kind) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode))
@@ -201,13 +201,15 @@ absl::StatusOr<AtomicFile> AtomicFile::Create(const std::string& path,
   }
   // An unnamed file, so that a kill at any instant leaves nothing; a named
   // hidden one where the file system has no O_TMPFILE.
-  int fd =
-      ::open(DirName(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd >= 0) return AtomicFile(path, "", UniqueFd(fd), overwrite);
-  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-    return ErrnoStatus(errno, "create a file in " + DirName(path));
+  if (temp_kind == Temp::kUnnamed) {
+    const int fd =
+        ::open(DirName(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) return AtomicFile(path, "", UniqueFd(fd), overwrite);
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      return ErrnoStatus(errno, "create a file in " + DirName(path));
+  }
   std::string temp = HiddenName(path);
-  fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     return ErrnoStatus(errno, "create a file in " + DirName(path));
   }

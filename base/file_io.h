@@ -94,12 +94,17 @@ std::string BaseName(const std::string& path);
 // thread-safe.
 class AtomicFile {
  public:
+  // How the file waits for its name: unnamed where the file system can, or
+  // under the hidden name (what file systems without O_TMPFILE get).
+  enum class Temp { kUnnamed, kHidden };
+
   // Create makes the temporary file. FAILED_PRECONDITION if `path` is a
   // folder, ALREADY_EXISTS if it exists and !overwrite; the errno's code if
   // the folder refuses the file. Messages about `path` itself do not name
   // it: the caller does.
   static absl::StatusOr<AtomicFile> Create(const std::string& path,
-                                           bool overwrite);
+                                           bool overwrite,
+                                           Temp temp = Temp::kUnnamed);
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
   ~AtomicFile();
