@@ -18,9 +18,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto store =
         dumpcrypt::LocalKeyStore::Open("/proc/self/fd/" + std::to_string(fd));
     if (store.ok()) {
-      // Every keyID listed resolves, to a 32-byte key.
+      // The keyIDs listed resolve, to 32-byte keys. Each Resolve reads the
+      // whole store again: the first 16 keep an input's cost linear.
       auto ids = (*store)->ListIds();
       if (ids.ok()) {
+        if (ids->size() > 16) ids->resize(16);
         for (const std::string& id : *ids) {
           auto key = (*store)->Resolve({"local", id});
           if (!key.ok() || key->size() != 32) __builtin_trap();
