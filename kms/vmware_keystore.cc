@@ -91,8 +91,8 @@ absl::StatusOr<std::unique_ptr<VmwareKeyStore>> VmwareKeyStore::Open(
   if (PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(password.data()),
                         static_cast<int>(password.size()),
                         reinterpret_cast<const uint8_t*>(data2->data()),
-                        static_cast<int>(data2->size()), kPbkdf2Iterations, EVP_sha256(),
-                        32, key.data()) != 1) {
+                        static_cast<int>(data2->size()), kPbkdf2Iterations,
+                        EVP_sha256(), 32, key.data()) != 1) {
     return absl::InternalError("PBKDF2 failed");
   }
   return std::unique_ptr<VmwareKeyStore>(
