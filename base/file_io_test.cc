@@ -3,44 +3,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testutil.h"
 
 namespace dumpcrypt {
 namespace {
 
 using Temp = AtomicFile::Temp;
+using testing::ReadText;
+using testing::WriteText;
 
 // Both ways a file waits for its name: unnamed (O_TMPFILE), and the hidden
 // name that file systems without O_TMPFILE get.
 class AtomicFileTest : public ::testing::TestWithParam<Temp> {
  protected:
-  void SetUp() override {
-    char templ[] = "/tmp/dumpcrypt-atomic-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
-    dir_ = templ;
-    path_ = dir_ + "/out";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::set<std::string> Names() const {
     std::set<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(dir_))
       names.insert(e.path().filename());
     return names;
-  }
-  static std::string Read(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  static void Write(const std::string& path, const std::string& text) {
-    std::ofstream(path) << text;
   }
   static void Put(const AtomicFile& file, const std::string& text) {
     ASSERT_EQ(::write(file.fd(), text.data(), text.size()),
@@ -60,8 +45,9 @@ class AtomicFileTest : public ::testing::TestWithParam<Temp> {
     return Names() == others;
   }
 
-  std::string dir_;
-  std::string path_;
+  const testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
+  const std::string path_ = tmp_.File("out");
 };
 
 TEST_P(AtomicFileTest, TheFileGetsItsNameOnlyOnCommit) {
@@ -74,7 +60,7 @@ TEST_P(AtomicFileTest, TheFileGetsItsNameOnlyOnCommit) {
     EXPECT_FALSE(file->Commit().ok());
   }
   EXPECT_EQ(Names(), std::set<std::string>{"out"});
-  EXPECT_EQ(Read(path_), "whole");
+  EXPECT_EQ(ReadText(path_), "whole");
   struct stat st;
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
@@ -92,7 +78,7 @@ TEST_P(AtomicFileTest, AnUncommittedFileLeavesNothing) {
 }
 
 TEST_P(AtomicFileTest, WithoutOverwriteAFileThereIsKept) {
-  Write(path_, "old");
+  WriteText(path_, "old");
   EXPECT_EQ(AtomicFile::Create(path_, false, GetParam()).status().code(),
             absl::StatusCode::kAlreadyExists);
   ASSERT_EQ(::unlink(path_.c_str()), 0);
@@ -100,24 +86,24 @@ TEST_P(AtomicFileTest, WithoutOverwriteAFileThereIsKept) {
     auto file = AtomicFile::Create(path_, false, GetParam());
     ASSERT_TRUE(file.ok()) << file.status();
     Put(*file, "new");
-    Write(path_, "came meanwhile");
+    WriteText(path_, "came meanwhile");
     EXPECT_EQ(file->Commit().code(), absl::StatusCode::kAlreadyExists);
   }
   EXPECT_EQ(Names(), std::set<std::string>{"out"});
-  EXPECT_EQ(Read(path_), "came meanwhile");
+  EXPECT_EQ(ReadText(path_), "came meanwhile");
 }
 
 TEST_P(AtomicFileTest, OverwriteReplacesTheFileWhole) {
-  Write(path_, "old and longer");
+  WriteText(path_, "old and longer");
   {
     auto file = AtomicFile::Create(path_, true, GetParam());
     ASSERT_TRUE(file.ok()) << file.status();
     Put(*file, "new");
-    EXPECT_EQ(Read(path_), "old and longer");
+    EXPECT_EQ(ReadText(path_), "old and longer");
     ASSERT_TRUE(file->Commit().ok());
   }
   EXPECT_EQ(Names(), std::set<std::string>{"out"});
-  EXPECT_EQ(Read(path_), "new");
+  EXPECT_EQ(ReadText(path_), "new");
 }
 
 TEST_P(AtomicFileTest, AFolderIsNoFileName) {
